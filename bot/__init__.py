@@ -1,0 +1,1 @@
+"""hardno's wiring: configuration, the Bolt app, runners, scheduler and CLI."""

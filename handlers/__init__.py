@@ -1,0 +1,1 @@
+"""Everything that reacts to Slack, and the scheduled jobs."""

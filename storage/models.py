@@ -1,0 +1,166 @@
+"""Tables. Column names match the fields of handlers.domain.model so rows map 1:1 to plain data."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer,
+                        MetaData, Numeric, String, Text, TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, on every backend.
+
+    SQLite has no time zones: store naive UTC there (so text comparisons order
+    correctly) and put the zone back on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime reached the database; use aware UTC")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+NAMING = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+          "ck": "ck_%(table_name)s_%(constraint_name)s", "fk": "fk_%(table_name)s_%(column_0_name)s",
+          "pk": "pk_%(table_name)s"}
+
+Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite only autoincrements INTEGER keys
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, Decimal: Numeric(16, 2), date: Date}
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    tz: Mapped[str | None] = mapped_column(String(64))  # for the leaderboard when a channel sets none
+    thresholds: Mapped[dict | None] = mapped_column(JSON)  # overrides of the nudger's Thresholds
+
+
+class Rep(Base):
+    __tablename__ = "reps"
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), default="")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    tz: Mapped[str] = mapped_column(String(64), default="UTC")
+    tz_checked_at: Mapped[datetime | None]  # users.info is asked again when this is a day old
+    dm_channel: Mapped[str | None] = mapped_column(String(32))  # from conversations.open, cached
+    digest_hour: Mapped[int | None]  # None: HARDNO_DIGEST_HOUR
+    digest_on: Mapped[bool] = mapped_column(Boolean, default=True)
+    digest_weekends: Mapped[bool] = mapped_column(Boolean, default=False)
+    board_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Deal(Base):
+    __tablename__ = "deals"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    owner_id: Mapped[str] = mapped_column(String(32))
+    team_id: Mapped[str] = mapped_column(String(32), default="")
+    company: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(Text)
+    amount: Mapped[Decimal | None]
+    currency: Mapped[str | None] = mapped_column(String(8))
+    stage: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    next_meeting_at: Mapped[datetime | None]
+    snoozed_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    close_reason: Mapped[str | None] = mapped_column(Text)
+    maybe_count: Mapped[int] = mapped_column(default=0)
+    first_maybe_at: Mapped[datetime | None]
+    last_maybe_at: Mapped[datetime | None]
+    last_maybe_note: Mapped[str | None] = mapped_column(Text)
+    touch_count: Mapped[int] = mapped_column(default=0)
+    touches_since_answer: Mapped[int] = mapped_column(default=0)
+    last_answer_at: Mapped[datetime | None]
+    last_activity_at: Mapped[datetime | None]
+    stage_since: Mapped[datetime | None]
+    asked_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_deals_owner_status", "owner_id", "status"),
+        Index("ix_deals_status_closed_at", "status", "closed_at"),
+    )
+
+
+class Activity(Base):
+    __tablename__ = "activities"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(16), default="command")
+    when: Mapped[datetime | None]
+
+
+class SlackEvent(Base):
+    """Event ids already handled, so a retried delivery has its effect once."""
+
+    __tablename__ = "slack_events"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime]
+
+
+class Delivery(Base):
+    """A scheduled post claimed before it is sent: the unique key makes it exactly-once."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # digest | board
+    target: Mapped[str] = mapped_column(String(32))  # rep user id or channel id
+    period: Mapped[str] = mapped_column(String(32))  # the rep's local date, or the board's span start
+    state: Mapped[str] = mapped_column(String(16), default="claimed")  # claimed | sent | failed
+    claimed_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=1)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (UniqueConstraint("kind", "target", "period", name="uq_deliveries_key"),)
+
+
+class Channel(Base):
+    """A channel the bot is in, and its leaderboard settings."""
+
+    __tablename__ = "channels"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), default="")
+    board_on: Mapped[bool] = mapped_column(Boolean, default=True)
+    board_day: Mapped[str | None] = mapped_column(String(3))  # None: HARDNO_LEADERBOARD_CRON
+    board_time: Mapped[str | None] = mapped_column(String(5))
+    tz: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[bool] = mapped_column(Boolean, default=False)
+    live: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_kudos_at: Mapped[datetime | None]
+    joined_at: Mapped[datetime | None]
+
+
+class Proposal(Base):
+    """An update read from chat, waiting for the rep's one-click confirmation."""
+
+    __tablename__ = "proposals"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(32), index=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | logged | ignored

@@ -1,0 +1,63 @@
+"""Shared fixtures: a migrated database on each backend, and a settable clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import text
+
+from bot.clock import Clock
+from storage import Store, upgrade
+from storage.models import Base
+from tests.backends import create_pg_database
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def _engines(tmp_path_factory):
+    """One migrated database per backend for the whole run, created on first use."""
+    made, drops = {}, []
+
+    def get(backend: str) -> Store:
+        if backend not in made:
+            if backend == "sqlite":
+                url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'hardno.db'}"
+            else:
+                url, drop = create_pg_database()
+                drops.append(drop)
+            store = Store.from_url(url)
+            upgrade(store.engine)
+            made[backend] = store
+        return made[backend]
+
+    yield get
+    for store in made.values():
+        store.dispose()
+    for drop in drops:
+        drop()
+
+
+def _empty(store: Store) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with store.engine.begin() as conn:
+        if store.dialect == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, _engines) -> Store:
+    """An empty, migrated database: the test runs once on SQLite and once on PostgreSQL."""
+    s = _engines(request.param)
+    _empty(s)
+    return s
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """Frozen at Monday 2026-11-23 10:00 UTC unless a test moves it."""
+    return Clock.frozen_at(datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc))
