@@ -1,0 +1,59 @@
+"""Which of a rep's deals a typed reference means: `#12`, `acme`, `muller` for "Müller GmbH".
+
+Decisions:
+- `#12` is deal 12 (if it is among the candidates). A bare number (`12`) is read
+  as part of a name first, since names hold numbers ("Studio 54"), and as an
+  id only when no name contains it.
+- Names are compared folded: case, accents, compatibility forms (full-width
+  letters, ligatures) and runs of spaces do not matter.
+- An exact name wins alone; otherwise every name containing the reference
+  matches. Open deals hide closed ones that match too: a rep logging news
+  means the live deal, and can still reach a closed one by its id or full name.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    company: str
+    open: bool = True
+
+
+def fold(s: str) -> str:
+    """The form names are compared in: casefolded, accents stripped, spaces collapsed."""
+    decomposed = unicodedata.normalize("NFKD", s.casefold())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.casefold().split())
+
+
+def _ordered(found: list[Candidate]) -> list[Candidate]:
+    if any(c.open for c in found):
+        found = [c for c in found if c.open]
+    return sorted(found, key=lambda c: (not c.open, fold(c.company), c.id))
+
+
+def match(ref: str, candidates: Sequence[Candidate]) -> list[Candidate]:
+    """The candidates `ref` refers to, best first (open ones, then by name); [] for none."""
+    ref = ref.strip()
+    if ref.startswith("#") and _is_number(ref[1:]):
+        return [c for c in candidates if c.id == int(ref[1:])][:1]
+    key = fold(ref)
+    if not key:
+        return []
+    exact = [c for c in candidates if fold(c.company) == key]
+    if exact:
+        return _ordered(exact)
+    found = [c for c in candidates if key in fold(c.company)]
+    if not found and _is_number(key):
+        found = [c for c in candidates if c.id == int(key)][:1]
+    return _ordered(found)
+
+
+def _is_number(s: str) -> bool:
+    return s.isascii() and s.isdecimal()
