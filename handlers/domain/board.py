@@ -1,0 +1,365 @@
+"""The team leaderboard of closed-out deals: periods, scoring, ranking and its text.
+
+A decision is the win (playbook 1 and 7): a deal won, a hard no from the
+prospect and a deal we dropped ourselves all count the same, one each. The
+board ranks a channel's members by how many deals they closed out in the span,
+lists everyone with nothing closed yet together in one unranked line ("Still
+working: ..."), and never puts anyone at the bottom.
+
+Decisions made here (the callers rely on them):
+
+* Spans are half-open ``[start, end)`` in aware UTC; their bounds are local
+  midnights in the board's zone. A week starts Monday 00:00 local, so a week
+  with a DST change is 167 or 169 hours long; months and quarters start on the
+  local first of the month. All calendar arithmetic is done on local wall-clock
+  times and only then converted to UTC.
+* ``previous_span`` of a *full* period is the whole period before it. For a
+  *partial* span (the period so far, from ``current_span``) it is the same
+  wall-clock stretch of the period before: Wednesday 14:00 compares with last
+  Wednesday 14:00, the 10th of the month 08:00 with the 10th of last month
+  08:00 (clamped to the end of a shorter month). A half-finished week is never
+  measured against a whole one.
+* Only ``members`` (the channel's members) are ranked, listed or counted.
+  Members in ``hidden`` (opted out of the board) are neither ranked nor
+  listed, but their closes do count, nameless, in the team totals (this week's
+  and last week's alike); ``Board.hidden_count`` says how many of ``total``
+  are theirs. Closes by people outside ``members`` count nowhere.
+* ``build_board`` keeps only the current closes that fall inside the span (the
+  previous ones are taken as given) and ignores anything whose status is OPEN.
+* Ranks: by the number closed out, ties share a rank, standard competition
+  style (1, 2, 2, 4). Nothing else breaks a tie.
+* "Maybes cleared": closed-out deals whose ``first_maybe_at`` is set. The
+  median days run from ``first_maybe_at`` to ``closed_at`` (clamped at 0).
+* Company names appear only when asked for twice: ``build_board(details=True)``
+  fills ``Row.companies`` (up to 3, most recent first) and
+  ``render_lines(details=True)`` shows them. Everything user-typed is escaped.
+* Names: the caller's display names, never ``<@U123>`` mentions (a mention in a
+  post notifies). A member with no name shows as their bare user id.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from handlers.domain.model import Deal, Status
+
+MAX_COMPANIES = 3
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+_MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
+_FORMATTING = re.compile(r"([*_~`])")
+
+
+class Period(StrEnum):
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+
+
+@dataclass(frozen=True)
+class Span:
+    """``[start, end)`` in aware UTC, with a label for people ("week of Nov 16")."""
+
+    start: datetime
+    end: datetime
+    label: str
+
+
+# ---------------------------------------------------------------- periods
+
+
+def _zone(tz: str) -> ZoneInfo:
+    return ZoneInfo(tz)  # an unknown zone raises ZoneInfoNotFoundError (a KeyError)
+
+
+def _local(at: datetime, zone: ZoneInfo) -> datetime:
+    """Naive local wall-clock time of an aware instant."""
+    if at.tzinfo is None:
+        raise ValueError("board times must be timezone-aware")
+    return at.astimezone(zone).replace(tzinfo=None)
+
+
+def _utc(naive_local: datetime, zone: ZoneInfo) -> datetime:
+    """The instant a local wall-clock time names.
+
+    fold=0: an ambiguous time is its first occurrence; a time skipped by a
+    spring-forward gap maps to the instant the gap starts plus the offset,
+    so a midnight that does not exist starts the day at the transition.
+    """
+    return naive_local.replace(tzinfo=zone, fold=0).astimezone(timezone.utc)
+
+
+def _period_start(local: datetime, period: Period) -> datetime:
+    """Naive local start of the period containing the naive local time."""
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period is Period.WEEK:
+        return day - timedelta(days=day.weekday())
+    if period is Period.MONTH:
+        return day.replace(day=1)
+    if period is Period.QUARTER:
+        return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    raise ValueError(f"unknown period {period!r}")
+
+
+def _shift(start: datetime, period: Period, n: int) -> datetime:
+    """Naive local start of the period ``n`` periods after the one starting at ``start``."""
+    if period is Period.WEEK:
+        return start + timedelta(weeks=n)
+    months = n if period is Period.MONTH else 3 * n
+    index = start.year * 12 + start.month - 1 + months
+    return start.replace(year=index // 12, month=index % 12 + 1, day=1)
+
+
+def _label(start: datetime, period: Period) -> str:
+    if period is Period.WEEK:
+        return f"week of {_MONTHS[start.month - 1][:3]} {start.day}"
+    if period is Period.MONTH:
+        return f"{_MONTHS[start.month - 1]} {start.year}"
+    return f"Q{(start.month - 1) // 3 + 1} {start.year}"
+
+
+def _span(start: datetime, end: datetime, period: Period, zone: ZoneInfo) -> Span:
+    return Span(_utc(start, zone), _utc(end, zone), _label(start, period))
+
+
+def current_span(period: Period, now: datetime, tz: str) -> Span:
+    """The period so far: from its local start (e.g. Monday 00:00) up to ``now``."""
+    period = Period(period)
+    zone = _zone(tz)
+    start = _period_start(_local(now, zone), period)
+    return Span(_utc(start, zone), now.astimezone(timezone.utc), _label(start, period))
+
+
+def last_full_span(period: Period, now: datetime, tz: str) -> Span:
+    """The whole period that ended most recently (what the scheduled post shows).
+
+    On Monday Nov 23 09:00 that is Monday Nov 16 00:00 .. Monday Nov 23 00:00 local.
+    """
+    period = Period(period)
+    zone = _zone(tz)
+    this = _period_start(_local(now, zone), period)
+    return _span(_shift(this, period, -1), this, period, zone)
+
+
+def previous_span(span: Span, period: Period, tz: str) -> Span:
+    """The period before ``span``, for the change line.
+
+    A full span gives the full period before. A partial one (``end`` before its
+    period's end) gives the same local wall-clock stretch of the period before,
+    clamped to that period's end.
+    """
+    period = Period(period)
+    zone = _zone(tz)
+    start = _period_start(_local(span.start, zone), period)
+    natural_end = _shift(start, period, 1)
+    prev_start = _shift(start, period, -1)
+    end_local = _local(span.end, zone)
+    if end_local >= natural_end:
+        return _span(prev_start, start, period, zone)
+    prev_end = min(prev_start + (end_local - start), start)
+    return _span(prev_start, prev_end, period, zone)
+
+
+# ---------------------------------------------------------------- scoring
+
+
+@dataclass(frozen=True)
+class Closed:
+    """One closed-out deal, as the board needs it."""
+
+    owner_id: str
+    status: Status
+    closed_at: datetime
+    first_maybe_at: datetime | None = None
+    company: str = ""
+
+    @classmethod
+    def from_deal(cls, deal: Deal) -> Closed:
+        if deal.closed_at is None or not deal.status.closed:
+            raise ValueError("only a closed deal with closed_at set can be on the board")
+        return cls(deal.owner_id, deal.status, deal.closed_at, deal.first_maybe_at, deal.company)
+
+
+@dataclass(frozen=True)
+class Row:
+    rank: int
+    user_id: str
+    won: int
+    no: int
+    dropped: int
+    maybes_cleared: int
+    median_days_to_decision: float | None
+    companies: tuple[str, ...] = ()
+
+    @property
+    def closed_out(self) -> int:
+        return self.won + self.no + self.dropped
+
+
+@dataclass(frozen=True)
+class Board:
+    span: Span
+    rows: tuple[Row, ...]  # ranked reps, best first; everyone here closed at least one
+    still_working: tuple[str, ...]  # members with nothing closed yet, unranked, by user id
+    total: int  # decisions by members in the span, hidden members included
+    previous_total: int  # the same for the previous span
+    hidden_count: int  # how many of `total` are hidden members'
+
+
+def _counts(closed: Iterable[Closed], members: set[str]) -> list[Closed]:
+    return [c for c in closed if c.owner_id in members and Status(c.status).closed]
+
+
+def _in_span(c: Closed, span: Span) -> bool:
+    return span.start <= c.closed_at < span.end
+
+
+def build_board(span: Span, closed: Iterable[Closed], previous: Iterable[Closed],
+                members: Iterable[str], hidden: Collection[str] = (), details: bool = False) -> Board:
+    """Score and rank the channel's ``members`` on what they closed out in ``span``."""
+    team = set(members)
+    hidden_set = team & set(hidden)
+    shown = team - hidden_set
+    now_closed = [c for c in _counts(closed, team) if _in_span(c, span)]
+    prev_closed = _counts(previous, team)
+
+    by_rep: dict[str, list[Closed]] = {u: [] for u in shown}
+    for c in now_closed:
+        if c.owner_id in by_rep:
+            by_rep[c.owner_id].append(c)
+
+    scored = []
+    for user, mine in by_rep.items():
+        if not mine:
+            continue
+        status = [Status(c.status) for c in mine]
+        waits = [max(0.0, (c.closed_at - c.first_maybe_at).total_seconds() / 86400)
+                 for c in mine if c.first_maybe_at is not None]
+        companies: tuple[str, ...] = ()
+        if details:
+            seen: list[str] = []
+            for c in sorted(mine, key=lambda c: c.closed_at, reverse=True):
+                name = c.company.strip()
+                if name and name not in seen:
+                    seen.append(name)
+            companies = tuple(seen[:MAX_COMPANIES])
+        scored.append(Row(0, user, status.count(Status.WON), status.count(Status.NO),
+                          status.count(Status.DROPPED), len(waits),
+                          statistics.median(waits) if waits else None, companies))
+
+    scored.sort(key=lambda r: (-r.closed_out, r.user_id))
+    rows, rank = [], 0
+    for i, row in enumerate(scored):
+        if i == 0 or row.closed_out != scored[i - 1].closed_out:
+            rank = i + 1
+        rows.append(_with_rank(row, rank))
+
+    return Board(
+        span=span,
+        rows=tuple(rows),
+        still_working=tuple(sorted(u for u, mine in by_rep.items() if not mine)),
+        total=len(now_closed),
+        previous_total=len(prev_closed),
+        hidden_count=sum(1 for c in now_closed if c.owner_id in hidden_set),
+    )
+
+
+def _with_rank(row: Row, rank: int) -> Row:
+    return Row(rank, row.user_id, row.won, row.no, row.dropped, row.maybes_cleared,
+               row.median_days_to_decision, row.companies)
+
+
+# ---------------------------------------------------------------- text
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn escaping: only &, < and > need it (and & goes first)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clean(text: str) -> str:
+    """One line, escaped: a name never breaks the layout, pings or turns bold.
+
+    Like handlers.blocks.escape (which this pure module cannot import): a zero-width
+    space after each of * _ ~ ` keeps a name from closing the bold around it.
+    """
+    return _FORMATTING.sub("\\1\u200b", escape(" ".join(text.split())))
+
+
+def _plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def _days(d: float) -> str:
+    if d < 1:
+        return "under a day"
+    shown = round(d) if d >= 10 else round(d, 1)
+    if shown == int(shown):
+        shown = int(shown)
+    return f"{shown} day" if shown == 1 else f"{shown} days"
+
+
+def _period_word(span: Span) -> str:
+    if span.label.startswith("week"):
+        return "week"
+    if span.label.startswith("Q"):
+        return "quarter"
+    if span.label.split(" ")[0] in _MONTHS:
+        return "month"
+    return "period"
+
+
+def _rep_line(row: Row, name: str, details: bool) -> str:
+    mark = _MEDALS.get(row.rank, f"{row.rank}.")
+    parts = [(row.won, "won"), (row.no, "no"), (row.dropped, "dropped")]
+    kinds = ", ".join(f"{n} {what}" for n, what in parts if n)
+    line = f"{mark} *{name}* {row.closed_out} closed out: {kinds}"
+    if row.maybes_cleared:
+        line += f" · {_plural(row.maybes_cleared, 'maybe')} cleared"
+        if row.median_days_to_decision is not None:
+            median = "" if row.maybes_cleared == 1 else "median "
+            line += f" ({median}{_days(row.median_days_to_decision)})"
+    if details and row.companies:
+        line += " · " + ", ".join(_clean(c) for c in row.companies)
+    return line
+
+
+def _change_line(board: Board) -> str:
+    word = _period_word(board.span)
+    before = f"the {word} before"
+    total, prev = board.total, board.previous_total
+    head = f"*Team: {_plural(total, 'decision')}*"
+    if total == 0:
+        change = f", same as {before}" if prev == 0 else f" ({prev} {before})"
+        return f"{head}{change}. A clear no counts too: ask for one."
+    if total > prev:
+        return f"{head}, {total - prev} more than {before} 🎉"
+    if total == prev:
+        return f"{head}, same as {before}"
+    return f"{head} ({prev} {before})"
+
+
+def render_lines(board: Board, names: Mapping[str, str], details: bool = False) -> list[str]:
+    """The mrkdwn lines of the post: title, one line per ranked rep, still working, team.
+
+    Counts only unless ``details``; names come from ``names`` (user id -> display
+    name), escaped, and are never mentions.
+    """
+    def name(user: str) -> str:
+        return _clean(names.get(user) or user) or _clean(user)
+
+    lines = [f"*🏁 Decisions · {escape(board.span.label)}* _(won, no or dropped: all count)_"]
+    rows = sorted(board.rows, key=lambda r: (r.rank, name(r.user_id).casefold(), r.user_id))
+    lines += [_rep_line(r, name(r.user_id), details) for r in rows]
+    if board.still_working:
+        working = sorted(board.still_working, key=lambda u: (name(u).casefold(), u))
+        lines.append("Still working: " + ", ".join(name(u) for u in working))
+    lines.append(_change_line(board))
+    return lines
