@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 class Clock:
@@ -34,7 +34,7 @@ class Clock:
     def set(self, at: datetime) -> None:
         if at.tzinfo is None:
             raise ValueError("Clock.set needs an aware datetime")
-        at = at.astimezone(timezone.utc)
+        at = at.astimezone(UTC)
         with self._lock:
             self._fixed = at
             self._offset = at - _wall()
@@ -44,4 +44,4 @@ class Clock:
 
 
 def _wall() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -1,1 +1,14 @@
-"""Everything that reacts to Slack, and the scheduled jobs."""
+"""Everything that reacts to Slack, and the scheduled jobs.
+
+One module per surface or feature, each with a `register(app)`; this package
+only wires them.
+"""
+
+from importlib import import_module
+
+SURFACES = ["commands", "actions", "views", "events", "shortcuts", "home", "export", "settings"]
+
+
+def register(app) -> None:
+    for name in SURFACES:
+        import_module(f"handlers.{name}").register(app)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -60,4 +60,25 @@ def store(request, _engines) -> Store:
 @pytest.fixture
 def clock() -> Clock:
     """Frozen at Monday 2026-11-23 10:00 UTC unless a test moves it."""
-    return Clock.frozen_at(datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc))
+    return Clock.frozen_at(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def fake():
+    """A fake Slack Web API on loopback, recording every call; fails the test on invalid Block Kit."""
+    from bot.fakeslack import FakeSlack
+
+    from tests.harness import people
+    with FakeSlack() as f:
+        people(f)
+        yield f
+        f.assert_no_block_errors()
+
+
+@pytest.fixture
+def slack(store, clock, fake):
+    """The real app behind its HTTP runner, on each database backend."""
+    from tests.harness import SlackDriver
+    driver = SlackDriver(store, clock, fake)
+    yield driver
+    driver.close()

@@ -1,0 +1,167 @@
+"""The `hardno` command line (also `python -m bot`). Exit 0 on success, 2 on bad usage or configuration,
+always with one line on stderr saying what to fix; never a bare traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("hardno")
+MANIFEST = Path(__file__).resolve().parent.parent / "app.yaml"
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse would print the whole usage block)
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="hardno", description="A Slack bot that turns open-ended maybes into decisions.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    s = sub.add_parser("serve", help="run the bot (Socket Mode when SLACK_APP_TOKEN is set, else HTTP)")
+    s.add_argument("--http", action="store_true", help="HTTP mode even when SLACK_APP_TOKEN is set")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=3000)
+    d = sub.add_parser("digest", help="send the daily DM digests that are due")
+    d.add_argument("--now", action="store_true", help="ignore the hour of day")
+    d.add_argument("--user", metavar="UXXXX", help="only this rep")
+    d.add_argument("--dry-run", action="store_true", help="print the digests instead of sending them")
+    b = sub.add_parser("leaderboard", help="the leaderboard of closed-out deals for each channel the bot is in")
+    b.add_argument("--post", action="store_true", help="post it to the channels (default: print)")
+    b.add_argument("--period", choices=["week", "month", "quarter"], default="week")
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    sub.add_parser("manifest", help="print app.yaml as JSON for Slack's 'create app from manifest'")
+    t = sub.add_parser("try", help="a local sandbox: the real bot in your terminal, no Slack needed")
+    t.add_argument("--db", default="hardno-try.db", help="sandbox database file (default: hardno-try.db)")
+    t.add_argument("--fresh", action="store_true", help="start with an empty sandbox")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # import-time noise on stderr
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            build_parser().print_help()
+            return 0
+        return COMMANDS[args.command](args) or 0
+    except (UsageError, ConfigError) as e:
+        print(f"hardno: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # last resort: one line for the user, the details in the log
+        from storage import DatabaseError
+        if isinstance(e, DatabaseError):
+            print(f"hardno: {e}", file=sys.stderr)
+            return 2
+        log.debug("unexpected failure", exc_info=True)
+        print(f"hardno: unexpected error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+
+
+def open_store(settings: Settings):
+    from storage import Store, upgrade
+    store = Store.from_url(settings.database_url)
+    upgrade(store.engine)
+    return store
+
+
+def runtime(settings: Settings, *, http: bool):
+    """Store, clock, Slack client and the Bolt app, as `serve` and the jobs use them."""
+    from bot.app import create_app
+    from bot.clock import Clock
+    from bot.slack_client import make_client
+    settings.require_slack(http=http)
+    store = open_store(settings)
+    client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    return create_app(settings, store, Clock(), client)
+
+
+def cmd_serve(args) -> int:
+    from bot.runners import HttpRunner, SocketRunner, stop_on_signals
+    from bot.scheduler import start_scheduler
+    settings = load_settings()
+    http = args.http or not settings.socket_mode
+    app = runtime(settings, http=http)
+    scheduler = start_scheduler(app.services, app.client)
+    runner = (HttpRunner(app, app.services.store.ping, args.host, args.port) if http
+              else SocketRunner(app, settings.slack_app_token.get_secret_value()))
+
+    def stop():
+        scheduler.shutdown(wait=False)
+        runner.stop()
+
+    stop_on_signals(stop)
+    try:
+        runner.serve()
+    finally:
+        scheduler.shutdown(wait=False) if scheduler.running else None
+        app.services.store.dispose()
+    return 0
+
+
+def cmd_digest(args) -> int:
+    from handlers.nudger import run_digests
+    app = runtime_for_jobs(load_settings(), need_token=not args.dry_run)
+    report = run_digests(app.services, app.client, ignore_hour=args.now, only_user=args.user,
+                         dry_run=args.dry_run, out=sys.stdout)
+    print(report.summary(), file=sys.stderr)
+    return 0
+
+
+def runtime_for_jobs(settings: Settings, need_token: bool = True):
+    """Jobs only need the bot token (no signing secret or app token); a dry run uses cached
+    time zones when there is no token at all."""
+    token = settings.slack_bot_token and settings.slack_bot_token.get_secret_value()
+    if need_token and (not token or not token.startswith("xoxb-")):
+        raise ConfigError("SLACK_BOT_TOKEN is not set to an xoxb- bot token: the jobs read and post through "
+                          "Slack (`hardno try` runs everything without Slack)")
+    from bot.app import create_app
+    from bot.clock import Clock
+    from bot.slack_client import make_client
+    store = open_store(settings)
+    return create_app(settings, store, Clock(), make_client(token, settings.slack_api_url), verify_requests=False)
+
+
+def cmd_leaderboard(args) -> int:
+    from handlers.leaderboard import run_boards
+    app = runtime_for_jobs(load_settings())
+    report = run_boards(app.services, app.client, period=args.period, post=args.post, out=sys.stdout)
+    print(report.summary(), file=sys.stderr)
+    return 0
+
+
+def cmd_db(args) -> int:
+    settings = load_settings()
+    open_store(settings).dispose()
+    print(f"database is up to date ({settings.database_url.split('://')[0]})")
+    return 0
+
+
+def cmd_manifest(args) -> int:
+    import yaml
+    if not MANIFEST.exists():
+        raise ConfigError(f"app.yaml not found at {MANIFEST}")
+    print(json.dumps(yaml.safe_load(MANIFEST.read_text()), indent=2))
+    return 0
+
+
+def cmd_try(args) -> int:
+    from bot.sandbox import run_sandbox
+    return run_sandbox(db=args.db, fresh=args.fresh, stdin=sys.stdin, stdout=sys.stdout)
+
+
+COMMANDS = {"serve": cmd_serve, "digest": cmd_digest, "leaderboard": cmd_leaderboard, "db": cmd_db,
+            "manifest": cmd_manifest, "try": cmd_try}

@@ -1,0 +1,58 @@
+"""One APScheduler per process. Jobs only decide *when to look*; the database decides who sends
+(delivery rows claimed before sending), so several `serve` instances never double-post."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+log = logging.getLogger("hardno")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: callable  # run(services, client)
+    every: timedelta
+
+
+def jobs() -> list[Job]:
+    from handlers.leaderboard import sweep_boards
+    from handlers.nudger import sweep_digests
+    return [
+        # Due-ness is computed per rep from their zone, so one frequent sweep serves everyone.
+        Job("digests", sweep_digests, timedelta(minutes=5)),
+        Job("leaderboards", sweep_boards, timedelta(minutes=5)),
+        Job("housekeeping", housekeeping, timedelta(hours=6)),
+    ]
+
+
+def housekeeping(services, client) -> None:
+    """Forget event ids older than Slack's retry window (a week is plenty)."""
+    with services.store.tx() as tx:
+        tx.forget_events_before(services.clock.now() - timedelta(days=7))
+
+
+def _guarded(job: Job, services, client):
+    def run():
+        try:
+            job.run(services, client)
+        except Exception:  # a failing sweep must not kill the scheduler; the next one retries
+            log.exception("scheduled job %s failed", job.name)
+    return run
+
+
+def start_scheduler(services, client) -> BackgroundScheduler:
+    # coalesce + a generous misfire grace: APScheduler 3's default grace of 1 s silently
+    # skips a run after a short stall; a late sweep is still a useful sweep.
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
+        "coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
+    for job in jobs():
+        scheduler.add_job(_guarded(job, services, client), IntervalTrigger(seconds=job.every.total_seconds()),
+                          id=job.name, name=job.name, next_run_time=datetime.now(UTC) + timedelta(seconds=5))  # wall time: APScheduler's own
+    scheduler.start()
+    return scheduler

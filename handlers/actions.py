@@ -1,0 +1,86 @@
+"""Buttons on deal cards and on "which deal did you mean?" pickers."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from slack_bolt import App
+
+from handlers import blocks as bk
+from handlers.commands import NOT_YOURS, Ask, Reply, ask_for, log_on
+from handlers.deal_log import VERB_KIND, DealLog
+from handlers.domain.model import Kind, Source
+from handlers.views import meeting_modal
+
+CARD_KINDS = {"maybe": Kind.MAYBE, "touch": Kind.TOUCH, "won": Kind.WON, "no": Kind.NO,
+              "drop": Kind.DROP, "reopen": Kind.REOPEN}
+
+
+def register(app: App) -> None:
+    app.action(re.compile(r"^deal:(maybe|touch|won|no|drop|reopen)$"))(card_button)
+    app.action("deal:meet")(card_meeting)
+    app.action(re.compile(r"^pick:\d+$"))(picked)
+
+
+def ask_from(body, store, clock, reps, client, coach, settings, source=Source.BUTTON) -> Ask:
+    return ask_for(body["user"], store=store, clock=clock, reps=reps, client=client, coach=coach,
+                   settings=settings, channel_id=(body.get("channel") or {}).get("id", ""), source=source)
+
+
+def deal_id_of(action) -> int:
+    try:
+        return int(action.get("value", ""))
+    except ValueError:
+        return 0
+
+
+def card_button(ack, body, action, respond, client, store, clock, reps, coach, settings):
+    ack()
+    ask = ask_from(body, store, clock, reps, client, coach, settings)
+    reply = log_on(ask, deal_id_of(action), CARD_KINDS[action["action_id"].split(":")[1]])
+    show(respond, reply)
+
+
+def card_meeting(ack, body, action, respond, client, store, clock, reps, coach, settings):
+    ack()
+    deal = DealLog(store, clock).deal(body["user"]["id"], deal_id_of(action))
+    if deal is None:
+        respond(text=NOT_YOURS, response_type="ephemeral", replace_original=False)
+        return
+    origin = {"response_url": body["response_url"]} if body.get("response_url") else {}
+    client.views_open(trigger_id=body["trigger_id"], view=meeting_modal(deal.id, deal.company, origin))
+
+
+def picked(ack, body, action, respond, client, store, clock, reps, coach, settings):
+    """The rep chose one deal among several matches: finish what they typed."""
+    ack()
+    ask = ask_from(body, store, clock, reps, client, coach, settings, source=Source.COMMAND)
+    pending_id, _, deal_id = action.get("value", "").partition(":")
+    with store.tx() as tx:
+        found = tx.proposal(ask.rep.user_id, int(pending_id)) if pending_id.isdigit() else None
+        fresh = found is not None and tx.settle_proposal(ask.rep.user_id, int(pending_id), "logged")
+    if not fresh:
+        show(respond, Reply("That choice was already made (or isn't yours)."))
+        return
+    p = found[1]
+    verb = p["verb"]
+    if verb in VERB_KIND:
+        when = datetime.fromisoformat(p["when"]) if p.get("when") else None
+        reply = log_on(ask, int(deal_id), VERB_KIND[verb], p.get("note", ""), when)
+    else:  # a subcommand of another feature (e.g. coach): re-run it on the chosen deal
+        from handlers.commands import SUBCOMMANDS
+        from handlers.domain.grammar import Command
+        ask.respond = respond
+        reply = SUBCOMMANDS[verb](ask, Command(verb, ref=f"#{deal_id}", note=p.get("note", ""),
+                                               option=p.get("option")))
+    if reply is not None:
+        show(respond, reply)
+
+
+def show(respond, reply: Reply) -> None:
+    """Replace the message the button was on with the result (privately if it wasn't theirs)."""
+    if not reply.own:
+        respond(text=reply.text, response_type="ephemeral", replace_original=False)
+        return
+    respond(text=reply.text, blocks=bk.as_dicts(reply.blocks), replace_original=True)

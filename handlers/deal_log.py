@@ -1,0 +1,103 @@
+"""Logging deals: what `/deal`, buttons, modals and chat confirmations all call.
+
+Slack-free: takes plain data, returns plain data. Each call is one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from handlers.domain import refs
+from handlers.domain.model import Activity, Deal, Kind, Source, Status, new_deal
+
+VERB_KIND = {"maybe": Kind.MAYBE, "touch": Kind.TOUCH, "meet": Kind.MEETING, "won": Kind.WON,
+             "no": Kind.NO, "drop": Kind.DROP, "snooze": Kind.SNOOZE, "note": Kind.NOTE,
+             "ask": Kind.ASK, "reopen": Kind.REOPEN}
+
+
+@dataclass(frozen=True)
+class Logged:
+    deal: Deal
+    kind: Kind
+    already_closed: bool = False  # logging on a closed deal: we say so instead of silently reopening
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    needs_decision: list[Deal] = field(default_factory=list)  # open, with a maybe or unanswered tries
+    open: list[Deal] = field(default_factory=list)
+    closed: list[Deal] = field(default_factory=list)
+
+
+class DealLog:
+    def __init__(self, store, clock):
+        self.store, self.clock = store, clock
+
+    def candidates(self, owner_id: str) -> list[refs.Candidate]:
+        with self.store.tx() as tx:
+            return [refs.Candidate(i, c, o) for i, c, o in tx.companies(owner_id)]
+
+    def find(self, owner_id: str, ref: str) -> list[refs.Candidate]:
+        return refs.match(ref, self.candidates(owner_id))
+
+    def add(self, owner_id: str, team_id: str, company: str, *, amount=None, currency=None, when=None,
+            contact=None, stage=None, note: str = "", source: Source = Source.COMMAND) -> Deal:
+        now = self.clock.now()
+        deal, first = new_deal(owner_id, company, now, source=source, team_id=team_id, amount=amount,
+                               currency=currency, contact=contact, stage=stage)
+        with self.store.tx() as tx:
+            deal = tx.add_deal(deal, first)
+            if when is not None:
+                deal = tx.record(owner_id, deal.id, Activity(Kind.MEETING, now, "", source, when=when))
+            if note:
+                deal = tx.record(owner_id, deal.id, Activity(Kind.NOTE, now, note, source))
+        return deal
+
+    def log(self, owner_id: str, deal_id: int, kind: Kind, text: str = "", *, when: datetime | None = None,
+            source: Source = Source.COMMAND, **edits) -> Logged | None:
+        """Record what happened on the owner's deal; None when the deal isn't theirs (or doesn't exist)."""
+        now = self.clock.now()
+        with self.store.tx() as tx:
+            deal = tx.deal(owner_id, deal_id)
+            if deal is None:
+                return None
+            if deal.status is not Status.OPEN and kind not in (Kind.NOTE, Kind.REOPEN):
+                return Logged(deal, kind, already_closed=True)
+            deal = tx.record(owner_id, deal_id, Activity(kind, now, text, source, when=when), **edits)
+        return Logged(deal, kind)
+
+    def deal(self, owner_id: str, deal_id: int) -> Deal | None:
+        with self.store.tx() as tx:
+            return tx.deal(owner_id, deal_id)
+
+    def history(self, owner_id: str, deal_id: int) -> list[Activity]:
+        with self.store.tx() as tx:
+            return tx.history(owner_id, deal_id)
+
+    def pipeline(self, owner_id: str, which: str = "open") -> Pipeline:
+        statuses = {"open": [Status.OPEN], "maybes": [Status.OPEN], "closed": list(Status)[1:],
+                    "all": list(Status)}[which]
+        with self.store.tx() as tx:
+            deals = tx.deals(owner_id, statuses)
+        decide = [d for d in deals if d.is_open and needs_decision(d)]
+        if which == "maybes":
+            return Pipeline(needs_decision=decide)
+        return Pipeline(needs_decision=decide,
+                        open=[d for d in deals if d.is_open and not needs_decision(d)],
+                        closed=sorted((d for d in deals if not d.is_open),
+                                      key=lambda d: d.closed_at, reverse=True))
+
+    def closed_since(self, owner_id: str, days: int) -> list[Deal]:
+        now = self.clock.now()
+        with self.store.tx() as tx:
+            return tx.closed_between(now - timedelta(days=days), now + timedelta(seconds=1), [owner_id])
+
+    def all_deals(self, owner_id: str) -> list[Deal]:
+        with self.store.tx() as tx:
+            return tx.deals(owner_id, list(Status))
+
+
+def needs_decision(deal: Deal) -> bool:
+    """An open deal that got a maybe or is waiting on unanswered tries."""
+    return deal.is_open and (deal.maybe_count > 0 or deal.touches_since_answer > 0 or deal.asked_at is not None)

@@ -1,0 +1,54 @@
+"""App Home: the rep's pipeline at a glance, redrawn each time they open the Home tab."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, SectionBlock
+from slack_sdk.models.views import View
+
+from handlers import blocks as bk
+from handlers.deal_log import DealLog
+from handlers.domain.model import Rep
+from handlers.domain.schedule import local_day
+from handlers.domain.when import describe
+
+HOW_TO = ("*How to use hardno*\n"
+          "• `/deal add Acme $12k next:dec 3` adds a deal; `/deal add` alone opens a form\n"
+          "• `/deal maybe acme`, `/deal touch acme`, `/deal meet acme thu 10am` log what happened\n"
+          "• `/deal won acme`, `/deal no acme`, `/deal drop acme` close it out: every decision counts\n"
+          "• `/deal coach acme` drafts a polite ask for a decision\n"
+          "• Or just DM me: “Acme said maybe again, try after Jan 15”\n"
+          "• `/deal help` lists everything")
+
+
+def register(app: App) -> None:
+    app.event("app_home_opened")(on_home_opened)
+
+
+def on_home_opened(event, client, store, clock, reps):
+    if event.get("tab") not in (None, "home"):
+        return  # the Messages tab needs nothing from us
+    rep = reps.get(event["user"])
+    client.views_publish(user_id=rep.user_id, view=home_view(rep, DealLog(store, clock), clock.now()))
+
+
+def home_view(rep: Rep, log: DealLog, now) -> dict:
+    p = log.pipeline(rep.user_id, "open")
+    tz = rep.tz
+    week_start_days = local_day(now, tz).weekday()
+    closed = log.closed_since(rep.user_id, week_start_days + 1)
+
+    def lines(deals):
+        return [bk.deal_line(d, tz, now) for d in deals]
+
+    blocks = [HeaderBlock(text=bk.plain("Your pipeline")),
+              ContextBlock(elements=[bk.md(f"As of {describe(now, tz, now)} · "
+                                           f"{len(p.needs_decision) + len(p.open)} open · "
+                                           f"{len(closed)} closed out this week")])]
+    blocks += bk.section_lines(f"Needs a decision ({len(p.needs_decision)})", lines(p.needs_decision), limit=15)
+    blocks += bk.section_lines(f"Open, on track ({len(p.open)})", lines(p.open), limit=15)
+    blocks += bk.section_lines(f"Closed out this week ({len(closed)})", lines(closed), limit=10)
+    if closed:
+        blocks.append(ContextBlock(elements=[bk.md("Won, hard no or dropped: each one is a decision. Nice work.")]))
+    blocks += [DividerBlock(), SectionBlock(text=bk.md(HOW_TO))]
+    return View(type="home", blocks=blocks).to_dict()

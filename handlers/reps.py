@@ -1,0 +1,61 @@
+"""Who a rep is: name and time zone from Slack's users.info, cached in the database."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from handlers.domain.model import Rep
+
+log = logging.getLogger(__name__)
+REFRESH = timedelta(days=1)  # people travel and DST rules change; ask Slack again daily
+
+
+class RepDirectory:
+    def __init__(self, store, client: WebClient, clock):
+        self.store, self.client, self.clock = store, client, clock
+
+    def get(self, user_id: str, team_id: str = "") -> Rep:
+        """The rep, with a time zone no older than a day (or the cached one if Slack can't say)."""
+        with self.store.tx() as tx:
+            rep = tx.rep(user_id)
+        now = self.clock.now()
+        if rep and rep.tz_checked_at and now - rep.tz_checked_at < REFRESH:
+            return rep
+        rep = rep or Rep(user_id, team_id)
+        try:
+            user = self.client.users_info(user=user_id)["user"]
+        except SlackApiError as e:
+            log.warning("users.info failed for %s: %s; keeping zone %s", user_id, e.response.get("error"), rep.tz)
+            return rep
+        profile = user.get("profile") or {}
+        name = profile.get("display_name") or user.get("real_name") or profile.get("real_name") or user.get("name")
+        rep = rep.replace(name=(name or rep.name)[:200], tz=valid_zone(user.get("tz"), rep.tz),
+                          team_id=user.get("team_id") or team_id or rep.team_id, tz_checked_at=now)
+        with self.store.tx() as tx:
+            tx.save_rep(rep)
+        return rep
+
+    def dm_channel(self, rep: Rep) -> str:
+        """The rep's DM channel with the bot: conversations.open once, then cached."""
+        if rep.dm_channel:
+            return rep.dm_channel
+        channel = self.client.conversations_open(users=rep.user_id)["channel"]["id"]
+        with self.store.tx() as tx:
+            current = tx.rep(rep.user_id) or rep
+            tx.save_rep(current.replace(dm_channel=channel))
+        return channel
+
+
+def valid_zone(name: str | None, fallback: str = "UTC") -> str:
+    if not name:
+        return fallback
+    try:
+        ZoneInfo(name)
+        return name
+    except (ZoneInfoNotFoundError, ValueError):
+        return fallback

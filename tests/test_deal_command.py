@@ -1,0 +1,246 @@
+"""A rep logs deals with /deal, through signed HTTP requests to the real app, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from handlers.domain.model import Kind, Status
+
+
+def texts(reply: dict) -> str:
+    """Everything a rep reads in a reply: the fallback text and every text in its blocks."""
+    found = [reply.get("text") or ""]
+
+    def walk(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == "text" and isinstance(v, str):
+                    found.append(v)
+                else:
+                    walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(reply.get("blocks") or [])
+    return "\n".join(found)
+
+
+def mrkdwn(reply: dict) -> list[str]:
+    """The texts Slack formats (mrkdwn objects) in a reply's blocks."""
+    out = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn":
+                out.append(node["text"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(reply.get("blocks") or [])
+    return out
+
+
+def buttons(reply: dict) -> dict[str, str]:
+    """{button label: "action_id value"} for every button in a reply."""
+    out = {}
+    for block in reply.get("blocks") or []:
+        for el in block.get("elements", []):
+            if el.get("type") == "button":
+                out[el["text"]["text"]] = (el["action_id"], el.get("value", ""))
+    return out
+
+
+def deals_of(store, user="U1", statuses=tuple(Status)):
+    with store.tx() as tx:
+        return tx.deals(user, statuses)
+
+
+def test_add_shows_how_it_understood_amount_and_date(slack, store):
+    reply = slack.deal("add Acme Corp $12k next:dec 3 2pm contact:Jo Smith stage:consensus")
+    assert reply["response_type"] == "ephemeral"
+    shown = texts(reply)
+    assert "Acme Corp" in shown and "$12,000" in shown
+    assert "Thu 3 Dec, 14:00 EST" in shown  # in the rep's own zone (America/New_York)
+    [deal] = deals_of(store)
+    assert deal.amount == 12000 and deal.currency == "USD" and deal.contact == "Jo Smith"
+    assert deal.stage == "consensus"
+    assert deal.next_meeting_at == datetime(2026, 12, 3, 14, tzinfo=ZoneInfo("America/New_York"))
+    assert set(buttons(reply)) >= {"Maybe", "No answer", "Next meeting", "Won", "Hard no", "Drop"}
+
+
+def test_each_verb_moves_the_deal(slack, store):
+    slack.deal("add Globex 5000")
+    assert "maybe number 1" in texts(slack.deal("maybe globex said send me info"))
+    assert "1 in a row" in texts(slack.deal("touch globex vm"))  # the run restarts after a maybe
+    assert "2 in a row" in texts(slack.deal("touch globex no reply"))
+    [d] = deals_of(store)
+    assert (d.maybe_count, d.touches_since_answer, d.last_maybe_note) == (1, 2, "said send me info")
+    meet = slack.deal("meet globex next tuesday 2pm pricing review")
+    assert "Tue 1 Dec, 14:00 EST" in texts(meet) or "Tue 24 Nov, 14:00 EST" in texts(meet)
+    snooze = slack.deal("snooze globex jan 15")
+    assert "No nudges about" in texts(snooze) and "15 Jan" in texts(snooze)
+    won = slack.deal("won globex signed the PO")
+    assert "won" in texts(won).lower()
+    [d] = deals_of(store)
+    assert d.status is Status.WON and d.close_reason == "signed the PO"
+    with store.tx() as tx:
+        kinds = [a.kind for a in tx.history("U1", d.id)]
+    assert kinds == [Kind.ADDED, Kind.MAYBE, Kind.TOUCH, Kind.TOUCH, Kind.MEETING, Kind.SNOOZE, Kind.WON]
+    again = slack.deal("no globex")
+    assert "already closed out" in texts(again)
+
+
+@pytest.mark.parametrize("verb,status", [("no", Status.NO), ("drop", Status.DROPPED)])
+def test_no_and_drop_close_out(slack, store, verb, status):
+    slack.deal("add Initech")
+    slack.deal(f"{verb} initech not a fit")
+    [d] = deals_of(store)
+    assert d.status is status and d.close_reason == "not a fit"
+
+
+def test_list_groups_open_needs_decision_and_closed(slack, store):
+    slack.deal("add Acme")
+    slack.deal("add Globex")
+    slack.deal("add Hooli")
+    slack.deal("maybe acme")
+    slack.deal("won hooli")
+    shown = texts(slack.deal("list all"))
+    assert "Needs a decision (1)" in shown and "Open, on track (1)" in shown and "Closed out (1)" in shown
+    assert shown.index("Acme") < shown.index("Globex") < shown.index("Hooli")
+    assert "Hooli" not in texts(slack.deal("list"))
+    maybes = texts(slack.deal("list maybes"))
+    assert "Acme" in maybes and "Globex" not in maybes
+
+
+def test_a_ref_matching_several_deals_offers_buttons(slack, store):
+    slack.deal("add Acme Corp")
+    slack.deal("add Acme Labs")
+    reply = slack.deal("maybe acme call after budget")
+    assert "matches 2 of your deals" in texts(reply)
+    choices = buttons(reply)
+    label = next(k for k in choices if k.startswith("Acme Labs"))
+    action_id, value = choices[label]
+    picked = slack.press(action_id, value)
+    assert "maybe number 1" in texts(picked) and "Acme Labs" in texts(picked)
+    labs = next(d for d in deals_of(store) if d.company == "Acme Labs")
+    assert labs.maybe_count == 1 and labs.last_maybe_note == "call after budget"
+    again = slack.press(action_id, value)  # a second click on the same picker changes nothing
+    assert "already" in texts(again)
+    assert next(d for d in deals_of(store) if d.company == "Acme Labs").maybe_count == 1
+
+
+def test_a_ref_matching_nothing_says_so(slack):
+    slack.deal("add Acme")
+    shown = texts(slack.deal("won umbrella"))
+    assert "No deal of yours matches “umbrella”" in shown and "Acme" in shown
+
+
+@pytest.mark.parametrize("text,expect", [
+    ("", "add"),                       # empty: the general help
+    ("frobnicate acme", "frobnicate"),  # unknown subcommand, named back
+    ("maybe", "maybe"),                 # missing deal
+    ("add Acme -5", "amount"),
+    ("add Acme $999999999999999", "amount"),
+    ("meet acme blorptuesday", "date"),
+    ("add " + "x" * 5000, "200"),
+    ("list everything", "list"),
+    ("coach acme pleasebuy", "coach"),
+])
+def test_bad_input_gets_a_specific_reply_and_loses_nothing(slack, store, text, expect):
+    slack.deal("add Acme $5k")
+    before = deals_of(store)
+    shown = texts(slack.deal(text))
+    assert expect.lower() in shown.lower()
+    assert "Traceback" not in shown
+    assert deals_of(store) == before
+
+
+@pytest.mark.parametrize("name", ["Müller GmbH 🚀", "株式会社サンプル", "Robert'); DROP TABLE deals;--",
+                                  "<!channel> *Bold* Corp", "_Under_ `code` ~strike~"])
+def test_any_name_is_stored_verbatim_and_shown_escaped(slack, store, name):
+    reply = slack.deal(f'add "{name}" $1k')
+    [d] = deals_of(store)
+    assert d.company == name
+    marked_up = mrkdwn(reply)
+    assert marked_up and all("<!channel>" not in t for t in marked_up)  # no ping
+    for marker in ("*Bold*", "_Under_", "`code`", "~strike~"):
+        assert all(marker not in t for t in marked_up)  # no accidental formatting
+    if "<!channel>" in name:
+        assert any("&lt;!channel&gt;" in t for t in marked_up)  # still readable, literally
+
+
+def test_buttons_on_a_card_log_and_update_it(slack, store):
+    reply = slack.deal("add Umbrella $40k")
+    action_id, value = buttons(reply)["Won"]
+    updated = slack.press(action_id, value)
+    assert updated.get("replace_original") is True
+    assert "Umbrella" in texts(updated) and "won" in texts(updated).lower()
+    assert deals_of(store)[0].status is Status.WON
+
+
+def test_a_rep_cannot_act_on_another_reps_deal(slack, store):
+    slack.deal("add Secret Co $90k", user="U2")
+    [theirs] = deals_of(store, "U2")
+    answer = slack.press("deal:won", str(theirs.id), user="U1")
+    assert "isn't one of yours" in texts(answer) and answer.get("replace_original") is not True
+    assert deals_of(store, "U2")[0].status is Status.OPEN
+    assert "Secret" not in texts(slack.deal("list all", user="U1"))
+    assert "No deal of yours matches" in texts(slack.deal("won secret", user="U1"))
+    assert "No deal of yours matches" in texts(slack.deal(f"won #{theirs.id}", user="U1"))
+
+
+def test_add_without_text_opens_a_modal_and_validates_it(slack, store, fake):
+    r = slack.command("add")
+    assert r.status == 200
+    [opened] = fake.wait_for("views.open")
+    assert opened.params["view"]["callback_id"] == "add_deal"
+    bad = slack.submit("add_deal", {"company": "Hooli", "amount": "lots"})
+    assert bad.status == 200 and "amount" in json.loads(bad.body)["errors"]
+    assert deals_of(store) == []
+    next_week = int((slack.clock.now() + timedelta(days=7)).timestamp())
+    ok = slack.submit("add_deal", {"company": "Hooli", "amount": "€20k", "next": next_week,
+                                   "stage": ("select", "decide")})
+    assert ok.status == 200
+    [posted] = fake.wait_for("chat.postMessage")
+    assert "Hooli" in texts(posted.params)
+    [d] = deals_of(store)
+    assert (d.company, d.amount, d.currency, d.stage) == ("Hooli", 20000, "EUR", "decide")
+
+
+def test_next_meeting_button_opens_a_modal_that_books_it(slack, store, fake):
+    reply = slack.deal("add Wayne Enterprises")
+    action_id, value = buttons(reply)["Next meeting"]
+    slack.click(action_id, value)
+    [opened] = fake.wait_for("views.open")
+    meta = opened.params["view"]["private_metadata"]
+    when = int((slack.clock.now() + timedelta(days=2)).timestamp())
+    assert slack.submit("book_meeting", {"when": when, "note": "demo"}, private_metadata=meta).status == 200
+    fake.wait_for("response_url", count=2)
+    assert deals_of(store)[0].next_meeting_at.timestamp() == when
+
+
+def test_export_sends_a_csv_to_the_reps_dm(slack, fake):
+    slack.deal('add "=HYPERLINK(evil)" $3k')
+    slack.deal("add Acme")
+    assert "Sent 2 deals" in texts(slack.deal("export"))
+    [done] = fake.calls_to("files.completeUploadExternal")
+    assert done.params["channel_id"].startswith("D")
+    [content] = fake.uploaded_files.values()
+    lines = content.decode().splitlines()
+    assert lines[0].startswith("id,company") and len(lines) == 3
+    assert "'=HYPERLINK(evil)" in content.decode()  # a formula is neutralised for spreadsheets
+
+
+def test_help_lists_every_form(slack):
+    shown = texts(slack.deal("help"))
+    for form in ["add", "list", "maybe", "touch", "meet", "won", "no", "drop", "snooze", "coach", "board",
+                 "export", "help"]:
+        assert f"/deal {form}" in shown
