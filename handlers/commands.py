@@ -144,6 +144,8 @@ _HEADLINES = {
     Kind.NO: "*{c}* is closed out with a hard no. A clear answer frees your time for buyers who decide.",
     Kind.DROP: "*{c}* is dropped. Saying no yourself when it isn't a fit is a decision too.",
     Kind.REOPEN: "*{c}* is open again.",
+    Kind.NOTE: "Noted on *{c}*.",
+    Kind.ASK: "Logged your decision ask to *{c}*. I'll hold the nudges while they think it over.",
 }
 
 
@@ -155,8 +157,8 @@ def log_verb(ask: Ask, cmd: Command) -> Reply | None:
     return log_on(ask, target.id, kind, cmd.note, cmd.when)
 
 
-def log_on(ask: Ask, deal_id: int, kind: Kind, note: str = "", when=None) -> Reply:
-    """Log `kind` on one of the rep's deals and show the updated card."""
+def log_on(ask: Ask, deal_id: int, kind: Kind, note: str = "", when=None, headline: str | None = None) -> Reply:
+    """Log `kind` on one of the rep's deals and show the updated card (under `headline` if given)."""
     done = ask.log.log(ask.rep.user_id, deal_id, kind, note, when=when, source=ask.source)
     if done is None:
         return Reply(NOT_YOURS, own=False)
@@ -168,6 +170,8 @@ def log_on(ask: Ask, deal_id: int, kind: Kind, note: str = "", when=None) -> Rep
         head = f"Next meeting with *{name}*: {describe(when, tz, now)}. A meeting with a next meeting is a real deal."
     elif kind is Kind.SNOOZE:
         head = f"No nudges about *{name}* until {describe(when, tz, now)}."
+    elif headline:
+        head = headline.format(c=name)
     else:
         head = _HEADLINES[kind].format(c=name, n=deal.maybe_count, t=deal.touches_since_answer,
                                        r=f"#{deal.id}")

@@ -130,9 +130,9 @@ def apply_proposal(ask: Ask, p: dict, deal_id: int) -> Reply:
     kind, note, when = Kind(p["kind"]), p.get("note", ""), _when(p)
     if kind is Kind.MEETING and when is None:
         # They met but no next meeting is booked: log the meeting as a note, ask for the next one.
-        reply = log_on(ask, deal_id, Kind.NOTE, note or "met")
-        reply.text = "Logged the meeting. A meeting without a next meeting drifts toward a no: book the next one."
-        return reply
+        return log_on(ask, deal_id, Kind.NOTE, note or "met", headline=(
+            "Logged your meeting with *{c}*. A meeting without a next meeting drifts toward a no: "
+            "book the next one with *Next meeting* below."))
     if kind is Kind.MAYBE and when is not None:
         return log_on(ask, deal_id, Kind.MAYBE, note, when)  # "try after Jan 15": no nudges until then
     if kind in (Kind.ADDED, Kind.NOTE):
