@@ -1,0 +1,331 @@
+"""The nudger's judgement: which open deals are stuck, why, and the morning digest of them.
+
+Each rule follows the playbook: a maybe is the worst answer (1), a meeting
+without a next meeting is a no (2), silence is not a no but earns a last-try
+message (5), and effort beyond a deal's worth means taking the no (6).
+
+Decisions (callers rely on them):
+- Day counts are local calendar days in the rep's zone ("your call on Nov 12"
+  is 7 days old on Nov 19 at any hour), because reps read the digest once a
+  morning and count days by dates.
+- Never nudged: closed deals; snoozed deals; deals with a future meeting and
+  activity within `no_meeting_days`. A decision ask still unanswered pauses the
+  deal until `ask_wait_working_days` working days later at the same local time
+  (Friday 15:00 -> Wednesday 15:00); then it is back with "ask_unanswered".
+- While the last meeting has nothing logged after it, only "meeting_passed"
+  speaks for it (after its grace day), never "no_next_meeting" as well.
+- A deal's stalls come most decisive first; the first one's `suggestion` is the
+  coach draft to offer.
+- Deal times are aware (the model's contract); an unknown zone reads as UTC.
+- Reasons are plain text: the stage name is the rep's own and is not escaped.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from handlers.domain.model import Deal
+from handlers.domain.schedule import add_working_days_in, zone
+
+# Rule names (Stall.rule).
+REPEATED_MAYBES = "repeated_maybes"
+NO_NEXT_MEETING = "no_next_meeting"
+MEETING_PASSED = "meeting_passed"
+SILENCE = "silence"
+STUCK_IN_STAGE = "stuck_in_stage"
+EFFORT_BEYOND_VALUE = "effort_beyond_value"
+ASK_UNANSWERED = "ask_unanswered"
+
+# Suggestions (Stall.suggestion): which coach draft fits.
+ASK, MEETING, BREAKUP, TAKE_NO = "ask", "meeting", "breakup", "take_no"
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_ORDINALS = ("zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+             "ninth", "tenth")
+_MIN_STAGE_SAMPLES = 3  # fewer past stages than this say nothing about the rep's pace
+_MAX_DAYS = 36500  # thresholds beyond a century are "never" (and keep date arithmetic in range)
+# Most decisive first: a deal's first stall names the draft to offer. Taking the no
+# outranks a last try, which outranks another ask (playbook 5 and 6).
+_ORDER = (EFFORT_BEYOND_VALUE, SILENCE, ASK_UNANSWERED, REPEATED_MAYBES, MEETING_PASSED, NO_NEXT_MEETING,
+          STUCK_IN_STAGE)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    repeated_maybes: int = 2  # maybes logged
+    no_meeting_days: int = 7  # open, no future meeting, no activity for this many days
+    meeting_passed_days: int = 1  # next meeting this many days past, nothing logged after it
+    silence_touches: int = 4  # unanswered attempts in a row -> the last-try message
+    stage_factor: float = 2.0  # in one stage longer than this x the rep's median for it
+    stage_default_days: int = 30  # ... or than this when the rep has < 3 samples
+    effort_touches: int = 8  # attempts on a deal below the rep's median size -> take the no
+    ask_wait_working_days: int = 3  # a decision ask pauses nudges this many working days
+
+    @classmethod
+    def from_overrides(cls, overrides: Mapping | None) -> Thresholds:
+        """The defaults with a workspace's overrides (its JSON column) laid over them.
+
+        Unknown keys and unusable values (wrong type, negative) are ignored, so a
+        bad row costs that setting, not the workspace's digests.
+        """
+        base, changes = cls(), {}
+        for f in fields(cls):
+            value = (overrides or {}).get(f.name)
+            kind = type(getattr(base, f.name))
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+                continue  # NaN fails the range test too
+            if kind is int and value != int(value):
+                continue
+            changes[f.name] = kind(value)
+        return cls(**changes)
+
+
+@dataclass(frozen=True)
+class RepStats:
+    """The rep's own history, to judge a deal against what is usual for them."""
+
+    median_amount: Decimal | None = None
+    median_stage_days: Mapping[str, tuple[float, int]] = field(default_factory=dict)  # stage -> (median, samples)
+
+
+@dataclass(frozen=True)
+class Stall:
+    rule: str
+    reason: str  # what the rep reads, dates in their zone
+    suggestion: str  # ASK | MEETING | BREAKUP | TAKE_NO
+
+
+@dataclass(frozen=True)
+class DigestLine:
+    deal: Deal
+    stalls: tuple[Stall, ...]
+    age_days: int  # local days the deal has been waiting on a decision (the priority)
+
+
+@dataclass(frozen=True)
+class Digest:
+    lines: tuple[DigestLine, ...]
+    more: int  # stuck deals left out beyond `limit`
+    opening: str
+
+
+# ---------------------------------------------------------------- the rules
+
+
+def stalls(deal: Deal, now: datetime, tz: str, stats: RepStats = RepStats(), th: Thresholds = Thresholds(),
+           holidays: Collection[date] = ()) -> list[Stall]:
+    """Why `deal` is stuck at `now`, most decisive first; empty when it should be left alone."""
+    judge = _Judge(now, zone(tz), stats, th, holidays)
+    found = judge.check(deal)
+    return list(judge.explain(deal, found[0])) if found else []
+
+
+class _Judge:
+    """The rules for one rep at one instant, with all that is shared by their deals worked out once.
+
+    `check` decides with instant comparisons against precomputed local-midnight
+    cutoffs (a million deals a morning); `explain` writes the reasons, which the
+    digest asks for only for the lines it keeps.
+    """
+
+    def __init__(self, now: datetime, zone: ZoneInfo, stats: RepStats, th: Thresholds,
+                 holidays: Collection[date]):
+        self.now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+        self.zone, self.stats, self.th = zone, stats, th
+        self.holidays = frozenset(holidays)
+        self.today = self.now.astimezone(zone).date()
+        self._cutoffs: dict[int, datetime] = {}
+        self.quiet_cutoff = self.cutoff(th.no_meeting_days)
+        self.meeting_cutoff = self.cutoff(th.meeting_passed_days)
+        self._ask_ends: dict[date, date] = {}
+        # n working days (holidays counted as extra ones) span at most m + 2*(m//5 + 1) calendar
+        # days: an ask older than that is over without any calendar walking.
+        m = th.ask_wait_working_days + len(self.holidays)
+        self.ask_over = self.cutoff(m + 2 * (m // 5 + 1) + 1)
+
+    def cutoff(self, days: int) -> datetime:
+        """The first instant fewer than `days` local days ago: anything before it is `days` or more ago."""
+        if days not in self._cutoffs:
+            start = self.today - timedelta(days=min(days, _MAX_DAYS) - 1)
+            # fold=0: a midnight skipped by DST maps to the first instant of that local day.
+            self._cutoffs[days] = datetime.combine(start, time()).replace(tzinfo=self.zone).astimezone(UTC)
+        return self._cutoffs[days]
+
+    def date(self, at: datetime) -> date:
+        return at.astimezone(self.zone).date()
+
+    def days_ago(self, at: datetime) -> int:
+        return (self.today - self.date(at)).days
+
+    def day(self, at: datetime) -> str:
+        d = self.date(at)
+        text = f"{_MONTHS[d.month - 1]} {d.day}"
+        return text if d.year == self.today.year else f"{text}, {d.year}"
+
+    def _ask_paused(self, asked_at: datetime) -> bool:
+        """`now` is before `ask_wait_working_days` working days after the ask, at its local time."""
+        if asked_at < self.ask_over:
+            return False
+        asked = asked_at.astimezone(self.zone)
+        end = self._ask_ends.get(asked.date())
+        if end is None:  # the same for every ask made that local day
+            end = self._ask_ends[asked.date()] = add_working_days_in(
+                asked, self.th.ask_wait_working_days, self.zone, self.holidays).astimezone(self.zone).date()
+        if end != self.today:
+            return self.today < end
+        return self.now < add_working_days_in(asked, self.th.ask_wait_working_days, self.zone, self.holidays)
+
+    def _stage_allowed(self, stage: str) -> tuple[float, float | None]:
+        """(days allowed in `stage`, the rep's usual days there or None when too little history)."""
+        median, samples = self.stats.median_stage_days.get(stage, (None, 0))
+        if median is not None and samples >= _MIN_STAGE_SAMPLES:
+            return self.th.stage_factor * median, median
+        return self.th.stage_default_days, None
+
+    def check(self, deal: Deal) -> tuple[list[str], datetime] | None:
+        """(rules that fire, most decisive first; since when the deal waits), or None. Cheapest exits first."""
+        now, th = self.now, self.th
+        if not deal.is_open or (deal.snoozed_until is not None and deal.snoozed_until > now):
+            return None
+        last = deal.last_activity_at or deal.created_at
+        meeting = deal.next_meeting_at
+        future_meeting = meeting is not None and meeting > now
+        if future_meeting and last >= self.quiet_cutoff:
+            return None  # on track: the next conversation is on the calendar
+        if deal.asked_at is not None and self._ask_paused(deal.asked_at):
+            return None  # the ball is in the prospect's court
+        found: list[str] = []
+        since: list[datetime] = []  # when each finding started waiting; the earliest ranks the deal
+        if (deal.touch_count >= th.effort_touches and deal.amount is not None
+                and self.stats.median_amount is not None and deal.amount < self.stats.median_amount):
+            found.append(EFFORT_BEYOND_VALUE)
+            since.append(deal.created_at)
+        if deal.touches_since_answer >= th.silence_touches:
+            found.append(SILENCE)
+            since.append(deal.last_answer_at or deal.created_at)
+        if deal.asked_at is not None:
+            found.append(ASK_UNANSWERED)
+            since.append(deal.asked_at)
+        if deal.maybe_count >= th.repeated_maybes:
+            found.append(REPEATED_MAYBES)
+            since.append(_first_maybe(deal))
+        if meeting is not None and not future_meeting and last <= meeting:
+            # Nothing logged since the meeting: that is the news, and it gets its own grace days.
+            if meeting < self.meeting_cutoff:
+                found.append(MEETING_PASSED)
+                since.append(meeting)
+        elif not future_meeting and last < self.quiet_cutoff:
+            found.append(NO_NEXT_MEETING)
+            since.append(last)
+        if deal.stage:
+            entered = deal.stage_since or deal.created_at
+            # Whole local days: more than `allowed` means at least floor(allowed) + 1.
+            if entered < self.cutoff(math.floor(self._stage_allowed(deal.stage)[0]) + 1):
+                found.append(STUCK_IN_STAGE)
+                since.append(entered)
+        return (found, min(since)) if found else None
+
+    def explain(self, deal: Deal, found: Iterable[str]) -> tuple[Stall, ...]:
+        return tuple(self._stall(deal, rule) for rule in found)
+
+    def _stall(self, deal: Deal, rule: str) -> Stall:
+        if rule == EFFORT_BEYOND_VALUE:
+            return Stall(rule, f"{deal.touch_count} tries for a deal below your usual size: consider taking the no",
+                         TAKE_NO)
+        if rule == SILENCE:
+            return Stall(rule, f"{deal.touches_since_answer} tries without an answer: time for a last-try message",
+                         BREAKUP)
+        if rule == ASK_UNANSWERED:
+            return Stall(rule, f"asked for a decision {self.day(deal.asked_at)}, no answer", ASK)
+        if rule == REPEATED_MAYBES:
+            return Stall(rule, f"{_ordinal(deal.maybe_count)} maybe since {self.day(_first_maybe(deal))}", ASK)
+        if rule == MEETING_PASSED:
+            return Stall(rule, f"meeting on {self.day(deal.next_meeting_at)} passed, nothing logged", MEETING)
+        if rule == NO_NEXT_MEETING:
+            last = deal.last_activity_at or deal.created_at
+            return Stall(rule, f"no next meeting since your last update on {self.day(last)}", MEETING)
+        days = self.days_ago(deal.stage_since or deal.created_at)
+        usual = self._stage_allowed(deal.stage)[1]
+        usual_text = "" if usual is None else f" (you usually take {_usual(usual)})"
+        return Stall(STUCK_IN_STAGE, f"in {deal.stage} for {_plural(days, 'day')}{usual_text}", ASK)
+
+
+def _first_maybe(deal: Deal) -> datetime:
+    return deal.first_maybe_at or deal.last_maybe_at or deal.created_at
+
+
+# ---------------------------------------------------------------- the digest
+
+_NO_AMOUNT = Decimal("-Infinity")  # unknown amounts rank after every known one
+
+
+def plan_digest(deals: Iterable[Deal], now: datetime, tz: str, stats: RepStats = RepStats(),
+                th: Thresholds = Thresholds(), limit: int = 10, holidays: Collection[date] = ()) -> Digest | None:
+    """The rep's morning digest: stuck deals, longest waiting first; None when nothing is stuck.
+
+    Priority: more local days waiting on a decision (since the earliest of the
+    ask, the first maybe, the passed meeting, the last update, the last answer,
+    the stage change or the deal's creation, whichever its stalls point to),
+    then the bigger amount (numbers compared across currencies; it only orders),
+    then the lower id. Keeps a heap of `limit`; never sorts the whole list.
+    """
+    judge = _Judge(now, zone(tz), stats, th, holidays)
+    # A min-heap of the `limit` most urgent so far, heap[0] the least of them. Entries
+    # are (age, amount, -id, -seen, deal, rules): bigger is more urgent, and the
+    # unique `-seen` settles every tie before a deal would be compared. Reasons are
+    # written only for the deals kept.
+    heap: list[tuple] = []
+    stuck = 0
+    for deal in deals:
+        judged = judge.check(deal)
+        if judged is None:
+            continue
+        stuck += 1
+        found, since = judged
+        age = max(judge.days_ago(since), 0)
+        key = (age, _NO_AMOUNT if deal.amount is None else deal.amount,
+               -math.inf if deal.id is None else -deal.id, -stuck)
+        if len(heap) < limit:
+            heapq.heappush(heap, (*key, deal, found))
+        elif limit > 0 and key > heap[0][:4]:
+            heapq.heapreplace(heap, (*key, deal, found))
+    if not stuck:
+        return None
+    kept = sorted(heap, key=lambda entry: entry[:4], reverse=True)
+    lines = tuple(DigestLine(deal, judge.explain(deal, found), age) for age, _, _, _, deal, found in kept)
+    return Digest(lines, stuck - len(lines), _opening(stuck, len(lines)))
+
+
+def _opening(stuck: int, shown: int) -> str:
+    """Frames the morning: how many wait, and that a no is a fine outcome. Never a scolding."""
+    if stuck == 1:
+        return "One deal is waiting on a decision. A clear no is a good outcome too."
+    if 0 < shown < stuck:
+        return (f"{stuck} deals are waiting on a decision; here are the {shown} that have waited longest. "
+                "A clear no is a good outcome too.")
+    return f"{stuck} deals are waiting on a decision. A clear no is a good outcome too."
+
+
+# ---------------------------------------------------------------- words
+
+
+def _ordinal(n: int) -> str:
+    if 0 <= n < len(_ORDINALS):
+        return _ORDINALS[n]
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _usual(median_days: float) -> str:
+    shown = round(median_days)
+    return "less than a day" if shown == 0 else str(shown)
