@@ -54,9 +54,10 @@ class HttpRunner:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = False) -> None:
+        """Stop accepting requests; `wait` for the loop to notice (it polls about once a second)."""
         self.server.close()
-        if self._thread:
+        if self._thread and wait:
             self._thread.join(timeout=5)
 
 

@@ -93,7 +93,7 @@ def test_edit_opens_a_prefilled_modal_that_logs(slack, store, fake):
     assert slack.submit("log_update", {"deal": ("select", str(deals_of(store)[0].id)),
                                        "kind": ("select", "won"), "note": "PO received"},
                         private_metadata=view["private_metadata"]).status == 200
-    fake.wait_for("response_url", count=1)
+    fake.wait_for("response_url", count=2)  # the /deal add reply, then the edited proposal's result
     [deal] = deals_of(store)
     assert deal.status is Status.WON and deal.close_reason == "PO received"
     assert "Already handled" in texts(press_in_dm(slack, reply, "Log it"))  # the proposal is settled
