@@ -21,12 +21,14 @@ class Job:
 
 
 def jobs() -> list[Job]:
-    from handlers.leaderboard import sweep_boards
+    from handlers.leaderboard import sweep_boards, sweep_kudos
     from handlers.nudger import sweep_digests
     return [
         # Due-ness is computed per rep from their zone, so one frequent sweep serves everyone.
         Job("digests", sweep_digests, timedelta(minutes=5)),
         Job("leaderboards", sweep_boards, timedelta(minutes=5)),
+        # Live kudos: one line per channel for the closes since the last sweep (the batching is the rate limit).
+        Job("kudos", sweep_kudos, timedelta(minutes=2)),
         Job("housekeeping", housekeeping, timedelta(hours=6)),
     ]
 

@@ -234,6 +234,39 @@ class Tx:
         key = next(iter(table.__table__.primary_key.columns))
         return self.s.execute(stmt.returning(key)).first() is not None
 
+    # -- leaderboard --------------------------------------------------------
+    def deal_owners_among(self, user_ids: Iterable[str]) -> set[str]:
+        """Which of `user_ids` have logged at least one deal: the reps a channel's board lists."""
+        found: set[str] = set()
+        for chunk in self._chunks(user_ids):
+            found.update(self.s.scalars(select(t.Deal.owner_id).where(t.Deal.owner_id.in_(chunk)).distinct()))
+        return found
+
+    def reps_among(self, user_ids: Iterable[str]) -> list[m.Rep]:
+        reps: list[m.Rep] = []
+        for chunk in self._chunks(user_ids):
+            reps += [_to(m.Rep, r, _REP_FIELDS) for r in self.s.scalars(select(t.Rep).where(t.Rep.user_id.in_(chunk)))]
+        return reps
+
+    def closed_by(self, owners: Iterable[str], start: datetime, end: datetime) -> list[m.Deal]:
+        """Deals of `owners` closed out in [start, end), however many owners there are."""
+        deals: list[m.Deal] = []
+        for chunk in self._chunks(owners):
+            deals += self.closed_between(start, end, chunk)
+        return deals
+
+    def last_board_sent(self, channel_id: str) -> datetime | None:
+        """When a scheduled board last went out to the channel (or was settled as empty)."""
+        return self.s.scalar(select(func.max(t.Delivery.sent_at)).where(
+            t.Delivery.kind == "board", t.Delivery.target == channel_id, t.Delivery.state == "sent"))
+
+    @staticmethod
+    def _chunks(ids: Iterable[str], size: int = 500) -> Iterator[list[str]]:
+        """Keep IN lists well under every backend's bound-parameter limit (a channel may have thousands)."""
+        ids = sorted(set(ids))
+        for i in range(0, len(ids), size):
+            yield ids[i:i + size]
+
 
 def _to(cls, row, fields):
     return cls(**{f: getattr(row, f) for f in fields})

@@ -35,26 +35,38 @@ Decisions made here (the callers rely on them):
   ``render_lines(details=True)`` shows them. Everything user-typed is escaped.
 * Names: the caller's display names, never ``<@U123>`` mentions (a mention in a
   post notifies). A member with no name shows as their bare user id.
+* A long board stays readable: at most ``MAX_ROWS`` ranked lines and
+  ``MAX_WAITING`` still-working names, then "and N more".
+* The scheduled board (``due_board``) covers the seven local days before the day it
+  is posted, midnight to midnight: on a Monday that is the calendar week that just
+  ended. It is due from the scheduled local time for ``GRACE`` (a day); after that
+  the week is skipped rather than posted stale.
+* Live kudos (``kudos_line``) turn any number of closes into one line; outcomes and
+  company names only with ``details``.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import statistics
+import zoneinfo
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from handlers.domain.model import Deal, Status
+from handlers.domain.text import escape, plural
 
 MAX_COMPANIES = 3
+MAX_ROWS = 40  # ranked lines on one board; more are summed up in one line
+MAX_WAITING = 30  # names on the "still working" line
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
 _MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
-_FORMATTING = re.compile(r"([*_~`])")
 
 
 class Period(StrEnum):
@@ -93,7 +105,7 @@ def _utc(naive_local: datetime, zone: ZoneInfo) -> datetime:
     spring-forward gap maps to the instant the gap starts plus the offset,
     so a midnight that does not exist starts the day at the transition.
     """
-    return naive_local.replace(tzinfo=zone, fold=0).astimezone(timezone.utc)
+    return naive_local.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
 def _period_start(local: datetime, period: Period) -> datetime:
@@ -134,7 +146,7 @@ def current_span(period: Period, now: datetime, tz: str) -> Span:
     period = Period(period)
     zone = _zone(tz)
     start = _period_start(_local(now, zone), period)
-    return Span(_utc(start, zone), now.astimezone(timezone.utc), _label(start, period))
+    return Span(_utc(start, zone), now.astimezone(UTC), _label(start, period))
 
 
 def last_full_span(period: Period, now: datetime, tz: str) -> Span:
@@ -279,22 +291,9 @@ def _with_rank(row: Row, rank: int) -> Row:
 # ---------------------------------------------------------------- text
 
 
-def escape(text: str) -> str:
-    """Slack mrkdwn escaping: only &, < and > need it (and & goes first)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _clean(text: str) -> str:
-    """One line, escaped: a name never breaks the layout, pings or turns bold.
-
-    Like handlers.blocks.escape (which this pure module cannot import): a zero-width
-    space after each of * _ ~ ` keeps a name from closing the bold around it.
-    """
-    return _FORMATTING.sub("\\1\u200b", escape(" ".join(text.split())))
-
-
-def _plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (many or word + 's')}"
+    """One line, escaped: a name never breaks the layout, pings or turns bold."""
+    return escape(" ".join(text.split()))
 
 
 def _days(d: float) -> str:
@@ -322,7 +321,7 @@ def _rep_line(row: Row, name: str, details: bool) -> str:
     kinds = ", ".join(f"{n} {what}" for n, what in parts if n)
     line = f"{mark} *{name}* {row.closed_out} closed out: {kinds}"
     if row.maybes_cleared:
-        line += f" · {_plural(row.maybes_cleared, 'maybe')} cleared"
+        line += f" · {plural(row.maybes_cleared, 'maybe')} cleared"
         if row.median_days_to_decision is not None:
             median = "" if row.maybes_cleared == 1 else "median "
             line += f" ({median}{_days(row.median_days_to_decision)})"
@@ -335,7 +334,7 @@ def _change_line(board: Board) -> str:
     word = _period_word(board.span)
     before = f"the {word} before"
     total, prev = board.total, board.previous_total
-    head = f"*Team: {_plural(total, 'decision')}*"
+    head = f"*Team: {plural(total, 'decision')}*"
     if total == 0:
         change = f", same as {before}" if prev == 0 else f" ({prev} {before})"
         return f"{head}{change}. A clear no counts too: ask for one."
@@ -346,20 +345,234 @@ def _change_line(board: Board) -> str:
     return f"{head} ({prev} {before})"
 
 
-def render_lines(board: Board, names: Mapping[str, str], details: bool = False) -> list[str]:
-    """The mrkdwn lines of the post: title, one line per ranked rep, still working, team.
+@dataclass(frozen=True)
+class Parts:
+    """The pieces of a rendered board, for laying out as text or as blocks."""
 
-    Counts only unless ``details``; names come from ``names`` (user id -> display
-    name), escaped, and are never mentions.
-    """
+    title: str  # plain text, no markup: "🏁 Decisions · week of Nov 16"
+    rows: tuple[str, ...]  # mrkdwn, one per ranked rep, at most ``max_rows``
+    more: str | None  # "…and 3 more with a decision", when rows were cut
+    still_working: str | None  # "Still working: Dee, Eve" (at most ``max_waiting`` names)
+    team: str  # the team totals and the change
+
+
+def render_parts(board: Board, names: Mapping[str, str], details: bool = False, *,
+                 max_rows: int = MAX_ROWS, max_waiting: int = MAX_WAITING) -> Parts:
+    """The board as text: counts only unless ``details``; names from ``names`` (user id ->
+    display name), escaped, never mentions. A long board keeps its first ``max_rows``
+    ranked lines and its first ``max_waiting`` still-working names (alphabetically) and
+    says how many more there are, so it stays readable on a phone and within Slack's limits."""
     def name(user: str) -> str:
         return _clean(names.get(user) or user) or _clean(user)
 
-    lines = [f"*🏁 Decisions · {escape(board.span.label)}* _(won, no or dropped: all count)_"]
     rows = sorted(board.rows, key=lambda r: (r.rank, name(r.user_id).casefold(), r.user_id))
-    lines += [_rep_line(r, name(r.user_id), details) for r in rows]
+    shown = tuple(_rep_line(r, name(r.user_id), details) for r in rows[:max_rows])
+    more = None
+    if len(rows) > max_rows:
+        more = f"_…and {len(rows) - max_rows} more with at least one decision_"
+    working = None
     if board.still_working:
-        working = sorted(board.still_working, key=lambda u: (name(u).casefold(), u))
-        lines.append("Still working: " + ", ".join(name(u) for u in working))
-    lines.append(_change_line(board))
+        waiting = sorted(board.still_working, key=lambda u: (name(u).casefold(), u))
+        working = "Still working: " + ", ".join(name(u) for u in waiting[:max_waiting])
+        if len(waiting) > max_waiting:
+            working += f" and {len(waiting) - max_waiting} more"
+    return Parts(title(board), shown, more, working, _change_line(board))
+
+
+def title(board: Board) -> str:
+    return f"🏁 Decisions · {board.span.label}"
+
+
+def render_lines(board: Board, names: Mapping[str, str], details: bool = False, **limits) -> list[str]:
+    """The mrkdwn lines of the post: title, one line per ranked rep, still working, team."""
+    parts = render_parts(board, names, details, **limits)
+    lines = [f"*{escape(parts.title)}* _(won, no or dropped: all count)_", *parts.rows]
+    lines += [line for line in (parts.more, parts.still_working) if line]
+    lines.append(parts.team)
     return lines
+
+
+# ---------------------------------------------------------------- live kudos
+
+_OUTCOME = {Status.WON: "won", Status.NO: "hard no", Status.DROPPED: "dropped"}
+
+
+def kudos_line(closed: Iterable[Closed], names: Mapping[str, str], details: bool = False,
+               max_people: int = 8) -> str | None:
+    """One line cheering the decisions in ``closed`` (a burst of them is still one line).
+
+    Counts only unless ``details``: then up to three companies per rep, with the outcome.
+    None when there is nothing to cheer.
+    """
+    by_rep: dict[str, list[Closed]] = {}
+    for c in sorted(closed, key=lambda c: (c.closed_at, c.owner_id)):
+        if Status(c.status).closed:
+            by_rep.setdefault(c.owner_id, []).append(c)
+    if not by_rep:
+        return None
+
+    def name(user: str) -> str:
+        return f"*{_clean(names.get(user) or user) or _clean(user)}*"
+
+    def companies(mine: list[Closed]) -> str:
+        seen = []
+        for c in reversed(mine):
+            label = f"{_clean(c.company)} ({_OUTCOME[Status(c.status)]})" if c.company.strip() else ""
+            if label and label not in seen:
+                seen.append(label)
+        return ", ".join(seen[:MAX_COMPANIES])
+
+    if len(by_rep) == 1:
+        [(user, mine)] = by_rep.items()
+        if len(mine) == 1:
+            did = ("made a clear call on a deal" if Status(mine[0].status) is Status.DROPPED
+                   else "got a clear answer from a prospect")
+            line = f"🎯 {name(user)} {did} today"
+        else:
+            line = f"🎯 {name(user)} reached {len(mine)} decisions today"
+        extra = companies(mine) if details else ""
+        return f"{line}: {extra}" if extra else line
+    people = []
+    for user, mine in list(by_rep.items())[:max_people]:
+        inside = companies(mine) if details else ""
+        if not inside and len(mine) > 1:
+            inside = str(len(mine))
+        people.append(f"{name(user)} ({inside})" if inside else name(user))
+    if len(by_rep) > max_people:
+        people.append(f"{len(by_rep) - max_people} more")
+    listed = ", ".join(people[:-1]) + " and " + people[-1]
+    return f"🎯 Decisions today: {listed}. Every clear answer counts."
+
+
+# ---------------------------------------------------------------- when the board is posted
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_WORDS = {**{d: d for d in DAYS}, "monday": "mon", "tues": "tue", "tuesday": "tue", "weds": "wed",
+              "wednesday": "wed", "thur": "thu", "thurs": "thu", "thursday": "thu", "friday": "fri",
+              "saturday": "sat", "sunday": "sun"}
+_DAY_PLURAL = dict(zip(DAYS, ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays",
+                              "Sundays"), strict=True))
+_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?(am|pm)?$")
+GRACE = timedelta(days=1)  # a board more than a day late is skipped, not posted stale
+# Every UTC offset in use lies within these (Etc/GMT+12 .. Pacific/Kiritimati), with an hour to spare
+# for a scheduled time that falls in a DST gap.
+_MIN_OFFSET, _MAX_OFFSET = timedelta(hours=-13), timedelta(hours=15)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A weekly post time on local wall clocks: ("mon", 9, 0) is Mondays at 09:00."""
+
+    day: str
+    hour: int
+    minute: int
+
+    def __post_init__(self):
+        if self.day not in DAYS or not (0 <= self.hour < 24 and 0 <= self.minute < 60):
+            raise ValueError(f"not a weekly time: {self.day} {self.hour}:{self.minute}")
+
+    @property
+    def time(self) -> str:
+        return f"{self.hour:02d}:{self.minute:02d}"
+
+    def describe(self, tz: str) -> str:
+        return f"{_DAY_PLURAL[self.day]} at {self.time} ({tz})"
+
+    @classmethod
+    def parse(cls, day: str, time: str) -> Schedule | None:
+        """``mon 09:00``, ``monday 9am``, ``fri 4:30pm``, ``Fri 16:30``; None if it isn't one."""
+        d = _DAY_WORDS.get(day.strip().casefold())
+        m = _TIME.match(time.strip().casefold())
+        if d is None or m is None:
+            return None
+        hour, minute, half = int(m.group(1)), int(m.group(2) or 0), m.group(3)
+        if half:
+            if not 1 <= hour <= 12:
+                return None
+            hour = hour % 12 + (12 if half == "pm" else 0)
+        elif m.group(2) is None:
+            return None  # a bare "9" is too vague: 9am or 9pm?
+        if hour > 23 or minute > 59:
+            return None
+        return cls(d, hour, minute)
+
+
+@dataclass(frozen=True)
+class Due:
+    at: datetime  # when it was scheduled (aware UTC)
+    span: Span  # the seven local days before the post day
+    previous: Span  # the seven before those, for the change line
+
+
+def due_board(now: datetime, tz: str, schedule: Schedule, grace: timedelta = GRACE) -> Due | None:
+    """The weekly board due at ``now``: the latest scheduled time at or before ``now`` in
+    ``tz``, if it passed less than ``grace`` ago.
+
+    It covers the seven local days before the post day, midnight to midnight: posted on
+    a Monday, that is the calendar week that just ended (Monday to Sunday); a channel
+    posting on Fridays gets Friday to Thursday. Consecutive boards tile time.
+    """
+    zone = _zone(tz)
+    local = _local(now, zone)
+    day = local.date() - timedelta(days=(local.weekday() - DAYS.index(schedule.day)) % 7)
+    at = _utc(datetime.combine(day, _clock_time(schedule)), zone)
+    if at > now:
+        day -= timedelta(days=7)
+        at = _utc(datetime.combine(day, _clock_time(schedule)), zone)
+    if now - at >= grace:
+        return None
+    end = datetime.combine(day, datetime.min.time())
+    start, before = end - timedelta(days=7), end - timedelta(days=14)
+    return Due(at, Span(_utc(start, zone), _utc(end, zone), _week_label(start)),
+               Span(_utc(before, zone), _utc(start, zone), _week_label(before)))
+
+
+def _week_label(start: datetime) -> str:
+    """The label of seven days from ``start``: "week of Nov 16" for a calendar week, "week
+    ending Thu Nov 19" for one that starts on another day (a channel posting on Fridays)."""
+    if start.weekday() == 0:
+        return _label(start, Period.WEEK)
+    last = start + timedelta(days=6)
+    return f"week ending {DAYS[last.weekday()].title()} {_MONTHS[last.month - 1][:3]} {last.day}"
+
+
+def _clock_time(schedule: Schedule):
+    return datetime.min.time().replace(hour=schedule.hour, minute=schedule.minute)
+
+
+def may_be_due(now: datetime, schedule: Schedule, grace: timedelta = GRACE) -> bool:
+    """Whether ``due_board`` could return a board at ``now`` in *some* time zone.
+
+    Cheap (no zone needed): lets a sweep skip a channel whose zone would cost a Slack
+    call to work out, for most of the week.
+    """
+    if now.tzinfo is None:
+        raise ValueError("board times must be timezone-aware")
+    wall = now.astimezone(UTC).replace(tzinfo=None)
+    for back in range(-2, 10):
+        day = wall.date() - timedelta(days=back)
+        if day.weekday() != DAYS.index(schedule.day):
+            continue
+        at = datetime.combine(day, _clock_time(schedule))
+        if at - _MAX_OFFSET <= wall < at - _MIN_OFFSET + grace:
+            return True
+    return False
+
+
+def most_common_zone(zones: Iterable[str | None]) -> str | None:
+    """The zone most of ``zones`` share (ties: alphabetically first); None for none."""
+    counts: dict[str, int] = {}
+    for z in zones:
+        if z:
+            counts[z] = counts.get(z, 0) + 1
+    return min(counts, key=lambda z: (-counts[z], z)) if counts else None
+
+
+def find_zone(word: str) -> str | None:
+    """The IANA zone named by ``word``, whatever its case (``europe/berlin``); None if unknown."""
+    return _zones_by_fold().get(word.strip().casefold())
+
+
+@functools.cache
+def _zones_by_fold() -> dict[str, str]:
+    return {z.casefold(): z for z in zoneinfo.available_timezones()}

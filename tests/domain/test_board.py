@@ -11,17 +11,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handlers.domain.board import (
+    GRACE,
+    MAX_ROWS,
     Board,
     Closed,
     Period,
     Row,
+    Schedule,
     Span,
     build_board,
     current_span,
+    due_board,
     escape,
+    find_zone,
+    kudos_line,
     last_full_span,
+    may_be_due,
+    most_common_zone,
     previous_span,
     render_lines,
+    render_parts,
 )
 from handlers.domain.model import Deal, Status
 
@@ -452,3 +461,174 @@ def test_board_and_row_are_frozen():
         row.rank = 2  # type: ignore[misc]
     board = Board(WEEK, (row,), (), 1, 0, 0)
     assert board.rows[0].closed_out == 1
+
+
+# ---------------------------------------------------------------- long boards
+
+
+def test_a_long_board_is_cut_with_a_count_of_the_rest():
+    members = [f"U{i:03d}" for i in range(100)]
+    closed = [close(u) for u in members[:55] for _ in range(1 + members.index(u) % 3)]
+    parts = render_parts(build_board(WEEK, closed, [], members), {}, max_rows=MAX_ROWS, max_waiting=30)
+    assert len(parts.rows) == MAX_ROWS
+    assert parts.more == f"_…and {55 - MAX_ROWS} more with at least one decision_"
+    assert parts.still_working.startswith("Still working: U055, U056")
+    assert parts.still_working.endswith(" and 15 more")  # 45 waiting, 30 named
+    assert parts.title == "🏁 Decisions · week of Nov 16"
+
+
+def test_a_short_board_has_nothing_cut():
+    parts = render_parts(build_board(WEEK, [close("A")], [], ["A", "B"]), NAMES)
+    assert parts.more is None and parts.still_working == "Still working: Ben"
+    assert render_lines(build_board(WEEK, [close("A")], [], ["A", "B"]), NAMES)[1:] == \
+        [*parts.rows, parts.still_working, parts.team]
+
+
+# ---------------------------------------------------------------- live kudos
+
+
+def test_one_close_is_one_friendly_line_without_details():
+    assert kudos_line([close("A", Status.NO, company="Acme")], NAMES) == \
+        "🎯 *Ana* got a clear answer from a prospect today"
+    assert kudos_line([close("A", Status.DROPPED)], NAMES) == "🎯 *Ana* made a clear call on a deal today"
+
+
+def test_a_burst_of_closes_is_still_one_line():
+    closed = [close("A", at=IN_WEEK + timedelta(minutes=i), company=f"Co{i}") for i in range(3)] + \
+             [close("B", Status.NO, company="Initech")]
+    line = kudos_line(closed, NAMES)
+    assert line == "🎯 Decisions today: *Ana* (3) and *Ben*. Every clear answer counts."
+    assert "Co" not in line and "Initech" not in line
+    assert kudos_line(closed[:2], NAMES) == "🎯 *Ana* reached 2 decisions today"
+
+
+def test_kudos_with_details_name_companies_and_outcomes():
+    closed = [close("A", Status.WON, company="Acme"), close("B", Status.NO, company="<!here> Initech")]
+    line = kudos_line(closed, NAMES, details=True)
+    assert "*Ana* (Acme (won))" in line and "*Ben* (&lt;!here&gt; Initech (hard no))" in line
+    assert kudos_line([closed[0]], NAMES, details=True).endswith("today: Acme (won)")
+
+
+def test_kudos_name_at_most_a_few_people():
+    closed = [close(f"U{i}") for i in range(12)]
+    line = kudos_line(closed, {}, max_people=8)
+    assert line.count("*U") == 8 and "and 4 more" in line
+
+
+def test_no_kudos_for_nothing():
+    assert kudos_line([], NAMES) is None
+    assert kudos_line([close("A", Status.OPEN)], NAMES) is None
+
+
+# ---------------------------------------------------------------- schedule and zones
+
+
+@pytest.mark.parametrize("day, time, expect", [
+    ("mon", "09:00", Schedule("mon", 9, 0)),
+    ("Monday", "9am", Schedule("mon", 9, 0)),
+    ("fri", "4:30pm", Schedule("fri", 16, 30)),
+    ("thurs", "12am", Schedule("thu", 0, 0)),
+    ("sun", "12pm", Schedule("sun", 12, 0)),
+    ("wed", "23:59", Schedule("wed", 23, 59)),
+    ("mon", "9", None),  # am or pm?
+    ("mon", "24:00", None),
+    ("mon", "13pm", None),
+    ("someday", "09:00", None),
+    ("mon", "9:60", None),
+])
+def test_schedule_parse(day, time, expect):
+    assert Schedule.parse(day, time) == expect
+
+
+def test_schedule_describe():
+    assert Schedule("fri", 16, 0).describe("Europe/Berlin") == "Fridays at 16:00 (Europe/Berlin)"
+    with pytest.raises(ValueError):
+        Schedule("mon", 25, 0)
+
+
+MON_9 = Schedule("mon", 9, 0)
+
+
+def test_the_monday_board_covers_the_calendar_week_that_ended():
+    ny = "America/New_York"
+    assert due_board(utc(2026, 11, 23, 13, 59), ny, MON_9) is None  # 08:59 EST: not yet
+    due = due_board(utc(2026, 11, 23, 14), ny, MON_9)  # 09:00 EST
+    assert due.at == utc(2026, 11, 23, 14)
+    assert (due.span.start, due.span.end, due.span.label) == (utc(2026, 11, 16, 5), utc(2026, 11, 23, 5),
+                                                              "week of Nov 16")
+    assert (due.previous.start, due.previous.end) == (utc(2026, 11, 9, 5), utc(2026, 11, 16, 5))
+    # Still due later that day (the bot was down at 9:00), until the grace runs out.
+    assert due_board(utc(2026, 11, 24, 13, 59), ny, MON_9).span == due.span
+    assert due_board(utc(2026, 11, 24, 14), ny, MON_9) is None
+    assert due_board(utc(2026, 11, 27, 12), ny, MON_9) is None
+
+
+def test_the_monday_after_dst_ends_covers_169_hours_and_is_due_at_local_nine():
+    ny = "America/New_York"  # EDT -> EST on Sun Nov 1 2026
+    assert due_board(utc(2026, 11, 2, 13, 59), ny, MON_9) is None
+    due = due_board(utc(2026, 11, 2, 14), ny, MON_9)
+    assert (due.span.start, due.span.end) == (utc(2026, 10, 26, 4), utc(2026, 11, 2, 5))
+    assert hours(due.span) == 169
+    assert (due.previous.start, due.previous.end) == (utc(2026, 10, 19, 4), utc(2026, 10, 26, 4))
+
+
+def test_the_monday_after_dst_starts_covers_167_hours():
+    due = due_board(utc(2027, 3, 15, 13), "America/New_York", MON_9)  # 09:00 EDT
+    assert (due.span.start, due.span.end) == (utc(2027, 3, 8, 5), utc(2027, 3, 15, 4))
+    assert due.at == utc(2027, 3, 15, 13) and hours(due.span) == 167
+
+
+def test_a_friday_board_covers_friday_to_thursday():
+    due = due_board(utc(2026, 11, 27, 15), "Europe/Berlin", Schedule("fri", 16, 0))
+    assert (due.span.start, due.span.end) == (utc(2026, 11, 19, 23), utc(2026, 11, 26, 23))
+    assert due.span.label == "week ending Thu Nov 26"
+    assert due.previous.label == "week ending Thu Nov 19"
+
+
+def test_the_board_day_is_the_local_day():
+    # Monday 09:00 in Kolkata is Monday 03:30 UTC; on Sunday evening UTC it's already Monday there.
+    due = due_board(utc(2026, 11, 23, 3, 30), "Asia/Kolkata", MON_9)
+    assert due.span.end == utc(2026, 11, 22, 18, 30)
+    assert due_board(utc(2026, 11, 23, 3, 29), "Asia/Kolkata", MON_9) is None
+
+
+def test_a_post_time_inside_a_dst_gap_still_happens_that_day():
+    # 02:30 doesn't exist on Sun Mar 14 2027 in New York: the board goes out at 03:30 EDT.
+    due = due_board(utc(2027, 3, 14, 7, 30), "America/New_York", Schedule("sun", 2, 30))
+    assert due is not None and due.at == utc(2027, 3, 14, 7, 30)
+
+
+ALL_ZONES = ["UTC", "America/Los_Angeles", "America/New_York", "Europe/Berlin", "Asia/Kolkata",
+             "Pacific/Chatham", "Pacific/Kiritimati", "Etc/GMT+12", "America/Asuncion", "Australia/Lord_Howe"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(now=st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)),
+       tz=st.sampled_from(ALL_ZONES), day=st.sampled_from(["mon", "wed", "fri", "sun"]),
+       hour=st.integers(0, 23), minute=st.sampled_from([0, 30, 59]))
+def test_due_boards_are_a_week_long_recent_and_foreseen(now, tz, day, hour, minute):
+    schedule = Schedule(day, hour, minute)
+    due = due_board(now, tz, schedule)
+    if due is None:
+        return
+    assert due.at <= now < due.at + GRACE
+    assert due.span.end <= due.at and due.previous.end == due.span.start
+    assert 166 <= hours(due.span) <= 170
+    assert may_be_due(now, schedule)  # the cheap pre-check never skips a due board
+
+
+def test_may_be_due_is_false_for_most_of_the_week():
+    off = [h for h in range(0, 7 * 24) if not may_be_due(utc(2026, 11, 16) + timedelta(hours=h), MON_9)]
+    assert len(off) > 4 * 24
+
+
+def test_most_common_zone():
+    assert most_common_zone(["Europe/Berlin", "Asia/Kolkata", "Europe/Berlin"]) == "Europe/Berlin"
+    assert most_common_zone(["Europe/Berlin", "America/New_York"]) == "America/New_York"  # a tie: first by name
+    assert most_common_zone([None, ""]) is None
+
+
+def test_find_zone_ignores_case():
+    assert find_zone("europe/berlin") == "Europe/Berlin"
+    assert find_zone("America/New_York") == "America/New_York"
+    assert find_zone("mars/olympus") is None
