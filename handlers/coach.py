@@ -220,18 +220,25 @@ class Coach:
             except openai.OpenAIError as e:  # e.g. an empty key: run on templates, say so once
                 log.warning("coach: LLM disabled, templates only (%s)", str(e)[:200])
 
-    def draft(self, s: Situation, kind: DraftKind | None = None, tone: Tone = Tone.DEFAULT) -> Draft:
+    @property
+    def uses_llm(self) -> bool:
+        """Whether drafts come from the LLM first (so a template draft means the LLM failed)."""
+        return self._client is not None
+
+    def draft(self, s: Situation, kind: DraftKind | None = None, tone: Tone = Tone.DEFAULT,
+              variant: int | None = None) -> Draft:
+        """A draft for `s`; `variant` picks the template variant (None: one from the deal and day)."""
         kind = pick_kind(s)[0] if kind is None else DraftKind(kind)
         tone = Tone(tone)
         if self._client is None:
-            return template_draft(s, kind, tone)
+            return template_draft(s, kind, tone, variant)
         try:
             return self._llm_draft(s, kind, tone)
         except Exception as e:  # noqa: BLE001 - any failure means: use the template
             reason = str(e) if isinstance(e, _Fallback) else f"{type(e).__name__}: {e}"
             log.warning("coach: LLM %s draft for deal %s fell back to template: %s",
                         kind.value, s.deal.id, " ".join(reason.split())[:200])
-            return template_draft(s, kind, tone)
+            return template_draft(s, kind, tone, variant)
 
     def _llm_draft(self, s: Situation, kind: DraftKind, tone: Tone) -> Draft:
         assert self._client is not None and self.llm is not None

@@ -33,7 +33,8 @@ class RepDirectory:
             log.warning("users.info failed for %s: %s; keeping zone %s", user_id, e.response.get("error"), rep.tz)
             return rep
         profile = user.get("profile") or {}
-        name = profile.get("display_name") or user.get("real_name") or profile.get("real_name") or user.get("name")
+        # The real name first: drafts sign off with the first name, boards show it to the team.
+        name = user.get("real_name") or profile.get("real_name") or profile.get("display_name") or user.get("name")
         rep = rep.replace(name=(name or rep.name)[:200], tz=valid_zone(user.get("tz"), rep.tz),
                           team_id=user.get("team_id") or team_id or rep.team_id, tz_checked_at=now)
         with self.store.tx() as tx:
