@@ -36,6 +36,12 @@ def md(text: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=clip(text, MAX_SECTION))
 
 
+def entities(text: str) -> str:
+    """Our own mrkdwn with Slack's three control characters as entities: `<deal>` and any echoed
+    `<!channel>` show literally (no pings, no links); our *bold* and `code` still format."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def amount_text(deal: Deal) -> str:
     if deal.amount is None:
         return "not set"

@@ -14,7 +14,7 @@ from slack_bolt import App
 
 from handlers import blocks as bk
 from handlers.deal_log import VERB_KIND, DealLog
-from handlers.domain.grammar import Command, Usage, help_text, parse_command
+from handlers.domain.grammar import MEANING, USAGE, Command, Usage, help_text, parse_command
 from handlers.domain.model import Kind, Rep, Source
 from handlers.domain.refs import Candidate
 from handlers.domain.when import describe
@@ -72,7 +72,7 @@ def ask_for(user: dict, *, store, clock, reps, client, coach, settings, **kw) ->
 
 def deal_command(ack, command, respond, client, store, clock, reps, coach, settings):
     text = (command.get("text") or "").strip()
-    if text.lower() in ("add", "new"):
+    if text.lower() in ("add", "new", "create"):
         ack()  # a modal must open within 3 s of the trigger: do it before anything slow
         from handlers.views import add_deal_modal
         client.views_open(trigger_id=command["trigger_id"], view=add_deal_modal())
@@ -90,8 +90,8 @@ def run(ask: Ask, text: str) -> Reply | None:
     """The answer to `/deal <text>` for this rep (None when the answer is sent later)."""
     companies = [c.company for c in ask.log.candidates(ask.rep.user_id)]
     cmd = parse_command(text, ask.rep.tz, ask.clock.now(), companies)
-    if isinstance(cmd, Usage):
-        return Reply(cmd.message)
+    if isinstance(cmd, Usage):  # it may echo what the rep typed: no pings, no links
+        return Reply(bk.entities(cmd.message))
     handler = SUBCOMMANDS.get(cmd.verb) or VERBS.get(cmd.verb)
     if handler is None:
         return Reply(f"`/deal {cmd.verb}` isn't available yet.")
@@ -101,7 +101,9 @@ def run(ask: Ask, text: str) -> Reply | None:
 # -- the deal log's own verbs ------------------------------------------------
 
 def do_help(ask: Ask, cmd: Command) -> Reply:
-    return Reply(help_text())
+    if cmd.option in USAGE:  # `/deal help meet`: just that one
+        return Reply(bk.entities(f"`{USAGE[cmd.option]}`  {MEANING[cmd.option]}\n`/deal help` lists everything."))
+    return Reply(bk.entities(help_text()))
 
 
 def do_add(ask: Ask, cmd: Command) -> Reply:
@@ -125,7 +127,8 @@ def do_list(ask: Ask, cmd: Command) -> Reply:
         return [bk.deal_line(d, tz, now) for d in deals]
 
     out = [bk.HeaderBlock(text=bk.plain(f"Your deals ({which})"))]
-    out += bk.section_lines(f"Needs a decision ({len(p.needs_decision)})", lines(p.needs_decision))
+    if which != "closed":  # closed deals never need a decision
+        out += bk.section_lines(f"Needs a decision ({len(p.needs_decision)})", lines(p.needs_decision))
     if which != "maybes":
         if which != "closed":
             out += bk.section_lines(f"Open, on track ({len(p.open)})", lines(p.open))
@@ -195,8 +198,9 @@ def resolve(ask: Ask, cmd: Command) -> Candidate | Reply:
                                                      "option": cmd.option}, ask.clock.now())
     choices = [(f"{c.company} (#{c.id})" + ("" if c.open else " closed"), f"{pending}:{c.id}")
                for c in found[:24]]
+    more = " Here are the first 24; type more of the name to narrow it." if len(found) > 24 else ""
     return Reply(f"“{ref}” matches {len(found)} of your deals. Which one?",
-                 bk.pick_deal(f"“{ref}” matches {len(found)} of your deals. Which one did you mean?",
+                 bk.pick_deal(f"“{ref}” matches {len(found)} of your deals. Which one did you mean?{more}",
                               choices, "pick"))
 
 

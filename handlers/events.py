@@ -27,6 +27,10 @@ HINT = ("I log deal updates from plain words, like “Acme said maybe, try after
 KIND_LABEL = {Kind.MAYBE: "Maybe", Kind.TOUCH: "No answer (a try)", Kind.MEETING: "Meeting",
               Kind.WON: "Won", Kind.NO: "Hard no", Kind.DROP: "Drop (not a fit)", Kind.NOTE: "Note",
               Kind.ADDED: "New deal"}
+WHICH_DEAL = ("Which deal was that? Name the company, e.g. “Acme said maybe, try after Jan 15”, "
+              "or use `/deal maybe <deal>`.")
+ONE_AT_A_TIME = "That names more than one of your deals: tell me about one at a time, and I'll log each."
+ALREADY = "Already handled."
 MENTION = re.compile(r"^\s*<@[A-Z0-9]+>\s*[:,]?\s*")
 
 
@@ -62,6 +66,12 @@ def understand(rep, text: str, store, clock) -> Reply:
     log = DealLog(store, clock)
     cands = log.candidates(rep.user_id)
     proposal = parse_chat(text, [c.company for c in cands], rep.tz, clock.now())
+    if proposal is not None and proposal.confidence < 0.5 and proposal.kind is not Kind.NOTE:
+        # an outcome we could not pin on one deal: ask, rather than answer with the generic hint
+        if not proposal.company:
+            return Reply(bk.entities(WHICH_DEAL))
+        if proposal.known:
+            return Reply(ONE_AT_A_TIME)
     if proposal is None or proposal.confidence < 0.5:
         return Reply(HINT)
     deal = pick(proposal, cands)
@@ -144,7 +154,7 @@ def log_it(ack, body, respond, client, store, clock, reps, coach, settings):
     ack()
     found = _take(body, store, clock, "logged")
     if found is None:
-        respond(text="Already handled.", replace_original=False, response_type="ephemeral")
+        respond(text=ALREADY, replace_original=False, response_type="ephemeral")
         return
     ask = _ask(body, store, clock, reps, client, coach, settings)
     reply = apply_proposal(ask, found[1], int(found[1].get("deal") or 0))
@@ -155,7 +165,7 @@ def add_it(ack, body, respond, client, store, clock, reps, coach, settings):
     ack()
     found = _take(body, store, clock, "logged")
     if found is None:
-        respond(text="Already handled.", replace_original=False, response_type="ephemeral")
+        respond(text=ALREADY, replace_original=False, response_type="ephemeral")
         return
     p = found[1]
     ask = _ask(body, store, clock, reps, client, coach, settings)
@@ -181,9 +191,11 @@ def ignore_it(ack, body, respond, store, clock):
     ack()
     if _take(body, store, clock, "ignored") is not None:
         respond(text="Ignored: nothing was logged.", replace_original=True)
+    else:
+        respond(text=ALREADY, replace_original=False, response_type="ephemeral")
 
 
-def edit_it(ack, body, client, store, clock, reps):
+def edit_it(ack, body, respond, client, store, clock):
     ack()
     user = body["user"]["id"]
     try:
@@ -193,12 +205,12 @@ def edit_it(ack, body, client, store, clock, reps):
     with store.tx() as tx:
         found = tx.proposal(user, pid)
     if found is None or found[0] != "pending":
+        respond(text=ALREADY, replace_original=False, response_type="ephemeral")
         return
     from handlers.shortcuts import log_modal
-    rep = reps.get(user)
     cands = DealLog(store, clock).candidates(user)
     p = found[1]
+    # No users.info on the way: the trigger_id expires 3 s after the click.
     client.views_open(trigger_id=body["trigger_id"], view=log_modal(
         cands, text=p.get("note", ""), deal_id=p.get("deal"), kind=Kind(p["kind"]), when=_when(p),
-        company=p.get("company", ""), tz=rep.tz, metadata={"proposal": pid,
-                                                           "response_url": body.get("response_url")}))
+        company=p.get("company", ""), metadata={"proposal": pid, "response_url": body.get("response_url")}))

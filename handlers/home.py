@@ -8,8 +8,8 @@ from slack_sdk.models.views import View
 
 from handlers import blocks as bk
 from handlers.deal_log import DealLog
+from handlers.domain.board import Period, current_span
 from handlers.domain.model import Rep
-from handlers.domain.schedule import local_day
 from handlers.domain.when import describe
 
 HOW_TO = ("*How to use hardno*\n"
@@ -35,8 +35,8 @@ def on_home_opened(event, client, store, clock, reps):
 def home_view(rep: Rep, log: DealLog, now) -> dict:
     p = log.pipeline(rep.user_id, "open")
     tz = rep.tz
-    week_start_days = local_day(now, tz).weekday()
-    closed = log.closed_since(rep.user_id, week_start_days + 1)
+    week = current_span(Period.WEEK, now, tz)  # from the rep's local Monday 00:00, as the leaderboard counts
+    closed = [d for d in log.closed_since(rep.user_id, 8) if d.closed_at >= week.start]
 
     def lines(deals):
         return [bk.deal_line(d, tz, now) for d in deals]

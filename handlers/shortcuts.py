@@ -13,7 +13,7 @@ from slack_sdk.models.views import View
 from handlers import blocks as bk
 from handlers.commands import ask_for, log_on
 from handlers.deal_log import DealLog
-from handlers.domain.chat import parse_chat
+from handlers.domain.chat import note_text, parse_chat
 from handlers.domain.model import Kind, Source
 from handlers.domain.refs import Candidate, fold
 from handlers.events import apply_proposal
@@ -32,7 +32,10 @@ def register(app: App) -> None:
 
 def log_modal(cands: list[Candidate], *, text: str = "", deal_id: int | None = None, kind: Kind | None = None,
               when: datetime | None = None, company: str = "", tz: str = "UTC", metadata: dict | None = None) -> dict:
-    ordered = sorted(cands, key=lambda c: (not c.open, fold(c.company)))[:MAX_OPTIONS]
+    # The deal in question first when it would not fit among the 100 options Slack allows.
+    ordered = sorted(cands, key=lambda c: (not c.open, fold(c.company)))
+    chosen = [c for c in ordered[MAX_OPTIONS:] if c.id == deal_id]
+    ordered = (chosen + ordered)[:MAX_OPTIONS]
     deal_opts = [Option(text=bk.plain(f"{c.company} (#{c.id})" + ("" if c.open else " · closed"), 75),
                         value=str(c.id)) for c in ordered]
     initial_deal = next((o for o in deal_opts if o.value == str(deal_id)), None)
@@ -70,7 +73,7 @@ def open_from_message(ack, shortcut, client, store, clock, reps):
     if guess and guess.known:
         deal_id = next((c.id for c in cands if fold(c.company) == fold(guess.company)), None)
     client.views_open(trigger_id=shortcut["trigger_id"], view=log_modal(
-        cands, text=text, deal_id=deal_id, kind=guess.kind if guess else Kind.NOTE,
+        cands, text=note_text(text), deal_id=deal_id, kind=guess.kind if guess else Kind.NOTE,
         when=guess.when if guess else None, company=guess.company if guess and not guess.known else "",
         tz=rep.tz, metadata={"source": "shortcut"}))
 
@@ -99,8 +102,9 @@ def submit_log(ack, body, view, client, store, clock, reps, coach, settings):
     if meta.get("proposal"):  # an edited chat proposal: settle it so its buttons can't log it twice
         with store.tx() as tx:
             tx.settle_proposal(user, int(meta["proposal"]), "logged")
-    if deal_id is None:
-        deal_id = ask.log.add(user, rep.team_id, company, source=source).id
+    if deal_id is None:  # the name of one of their open deals (maybe beyond the 100 listed) is that deal
+        same = [c.id for c in ask.log.candidates(user) if c.open and fold(c.company) == fold(company)]
+        deal_id = same[0] if same else ask.log.add(user, rep.team_id, company, source=source).id
     note = (v.get("note") or "").strip()
     if kind is Kind.MEETING:
         reply = log_on(ask, deal_id, Kind.MEETING, note, when)

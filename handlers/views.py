@@ -129,7 +129,9 @@ def deliver(client, reps, rep, reply, origin: dict) -> None:
     """Show the result where the rep acted: replace the original message when we know it, else DM."""
     if origin.get("response_url"):
         from slack_sdk.webhook import WebhookClient
-        WebhookClient(origin["response_url"]).send(text=reply.text, blocks=bk.as_dicts(reply.blocks),
-                                                   replace_original=True)
-    else:
-        client.chat_postMessage(channel=reps.dm_channel(rep), text=reply.text, blocks=bk.as_dicts(reply.blocks))
+        sent = WebhookClient(origin["response_url"]).send(text=reply.text, blocks=bk.as_dicts(reply.blocks),
+                                                          replace_original=True)
+        if sent.status_code == 200:
+            return
+        # The message is gone or its response_url expired (30 minutes): the DM still reaches the rep.
+    client.chat_postMessage(channel=reps.dm_channel(rep), text=reply.text, blocks=bk.as_dicts(reply.blocks))

@@ -20,7 +20,7 @@ from tests.coach_situations import rubric
 from tests.test_deal_command import buttons, texts
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
-REP_NAME, REP_TZ = "dana", "America/New_York"  # U1 in tests/harness.people (its Slack display name)
+REP_NAME, REP_TZ = "Dana Scully", "America/New_York"  # U1 in tests/harness.people (its real name)
 DRAFT_BUTTONS = {"Log as sent", "Shorter", "Warmer", "More direct", "Edit & log"}
 
 
@@ -147,7 +147,7 @@ def test_coach_without_a_kind_picks_one_says_why_and_passes_the_rubric(slack, st
     assert set(buttons(reply)) == DRAFT_BUTTONS
     assert "Drafted from a template" not in shown  # no LLM configured: templates are the normal path
     text = draft_text(reply)
-    assert text.startswith("Hi Jo,") and text.rstrip().lower().endswith("dana")  # signed with the rep's name
+    assert text.startswith("Hi Jo,") and text.rstrip().endswith("Dana")  # signed with the rep's name
     passes_rubric(reply, DraftKind.ASK, store, clock, deal.id)
     assert all(len(v) <= 2000 and str(deal.id) in v for _, v in buttons(reply).values())
 
@@ -345,7 +345,7 @@ def test_llm_draft_arrives_after_the_ack_even_when_the_model_is_slow(llm_slack, 
     assert "settle whether Acme Corp wants to go ahead" in draft_text(reply)  # FakeOpenAI's wording
     passes_rubric(reply, DraftKind.ASK, store, clock, deal.id)
     prompt = "\n".join(m["content"] for m in fake_ai.requests[0]["messages"])
-    assert "Acme Corp" in prompt and "dana" in prompt and "Other Secret Deal" not in prompt
+    assert "Acme Corp" in prompt and "Dana" in prompt and "Other Secret Deal" not in prompt
     assert fake_ai.requests[0]["model"] == "test-model"
 
 

@@ -127,9 +127,9 @@ def test_the_board_is_posted_once_when_due(week_of_nov_16, fake, clock, store):
     assert report.posted == ["C1"]
     shown = texts(board.params)
     assert "week of Nov 16" in shown
-    assert "🥇 *dana* 2 closed out: 1 won, 1 no" in shown
-    assert "🥈 *ben* 1 closed out: 1 dropped" in shown
-    assert "Still working: priya" in shown
+    assert "🥇 *Dana Scully* 2 closed out: 1 won, 1 no" in shown
+    assert "🥈 *Ben Meyer* 1 closed out: 1 dropped" in shown
+    assert "Still working: Priya Rao" in shown
     assert "*Team: 3 decisions*, 3 more than the week before" in shown
     assert "Mondays at 09:00 (America/New_York)" in shown
     for company in ("Acme", "Globex", "Initech", "Hooli"):
@@ -164,7 +164,7 @@ def test_the_monday_after_dst_ends(slack, fake, clock):
     [board] = posts(fake, "C1")
     shown = texts(board.params)
     assert "week of Oct 26" in shown
-    assert "🥇 *dana* 1 closed out: 1 won" in shown
+    assert "🥇 *Dana Scully* 1 closed out: 1 won" in shown
     assert "*Team: 1 decision*, same as the week before" in shown
 
 
@@ -185,8 +185,8 @@ def test_two_channels_rank_their_own_members_in_their_own_zones(slack, fake, clo
     clock.set(BOARD_TIME_NY)
     sweep(slack)
     c1, c2 = texts(posts(fake, "C1")[0].params), texts(posts(fake, "C2")[0].params)
-    assert "*ben* 2 closed out" in c1 and "*dana* 1 closed out" in c1 and "fritz" not in c1
-    assert "*ben* 2 closed out" in c2 and "*fritz* 1 closed out" in c2 and "dana" not in c2
+    assert "*Ben Meyer* 2 closed out" in c1 and "*Dana Scully* 1 closed out" in c1 and "fritz" not in c1
+    assert "*Ben Meyer* 2 closed out" in c2 and "*fritz* 1 closed out" in c2 and "Dana" not in c2
     assert "*Team: 3 decisions*" in c1 and "*Team: 3 decisions*" in c2
     assert "outsider" not in c1 + c2
     assert "(Europe/Berlin)" in c2 and "(America/New_York)" in c1
@@ -199,7 +199,7 @@ def test_hide_me_and_details(week_of_nov_16, fake, clock):
     clock.set(BOARD_TIME_NY)
     sweep(slack)
     shown = texts(posts(fake, "C1")[0].params)
-    assert "ben" not in shown and "Initech" not in shown  # hidden: neither name nor company
+    assert "Ben" not in shown and "Initech" not in shown  # hidden: neither name nor company
     assert "Acme" in shown and "Globex" in shown  # details on
     assert "*Team: 3 decisions*" in shown  # ben's decision still counts, nameless
 
@@ -210,7 +210,7 @@ def test_show_me_brings_a_rep_back(week_of_nov_16, fake, clock):
     assert "back on" in texts(slack.deal("settings board show-me", user="U2"))
     clock.set(BOARD_TIME_NY)
     sweep(slack)
-    assert "*ben*" in texts(posts(fake, "C1")[0].params)
+    assert "*Ben Meyer*" in texts(posts(fake, "C1")[0].params)
 
 
 def test_board_off_means_no_post(week_of_nov_16, fake, clock, store):
@@ -237,7 +237,7 @@ def test_a_channel_can_post_on_fridays_in_its_own_zone(slack, fake, clock, store
     clock.set(utc(2026, 11, 27, 15))  # 16:00 in Berlin
     sweep(slack)
     shown = texts(posts(fake, "C1")[0].params)
-    assert "week ending Thu Nov 26" in shown and "*dana* 1 closed out" in shown
+    assert "week ending Thu Nov 26" in shown and "*Dana Scully* 1 closed out" in shown
 
 
 def test_a_new_schedule_never_posts_two_boards_in_a_row(week_of_nov_16, fake, clock):
@@ -385,13 +385,13 @@ def test_deal_board_is_private_and_ranks_the_channels_members(week_of_nov_16, fa
     reply = slack.deal("board", user="U1", channel="C1")
     assert reply["response_type"] == "ephemeral"
     shown = texts(reply)
-    assert "week of Nov 23" in shown and "🥇 *ben* 1 closed out" in shown
-    assert "Still working: dana, priya" in shown
+    assert "week of Nov 23" in shown and "🥇 *Ben Meyer* 1 closed out" in shown
+    assert "Still working: Dana Scully, Priya Rao" in shown
     assert "outsider" not in shown and "Soylent" not in shown
     assert "Only you can see this" in shown and "(America/New_York)" in shown
     assert len(fake.calls_to("chat.postMessage")) == before  # nothing posted to the channel
     month = texts(slack.deal("board month", user="U1", channel="C1"))
-    assert "November 2026" in month and "🥇 *dana* 2 closed out" in month
+    assert "November 2026" in month and "🥇 *Dana Scully* 2 closed out" in month
 
 
 def test_deal_board_shows_a_hidden_rep_their_own_line_only(week_of_nov_16):
@@ -399,15 +399,15 @@ def test_deal_board_shows_a_hidden_rep_their_own_line_only(week_of_nov_16):
     slack.deal("settings board hide-me", user="U1")
     mine = texts(slack.deal("board month", user="U1"))
     theirs = texts(slack.deal("board month", user="U2"))
-    assert "*dana* 2 closed out" in mine
-    assert "dana" not in theirs and "*Team: 3 decisions*" in theirs
+    assert "*Dana Scully* 2 closed out" in mine
+    assert "Dana" not in theirs and "*Team: 3 decisions*" in theirs
 
 
 def test_deal_board_in_a_dm_shows_your_own_numbers(week_of_nov_16):
     shown = texts(week_of_nov_16.deal("board month", user="U1", channel="DU1"))
-    assert "*dana* 2 closed out: 1 won, 1 no" in shown
+    assert "*Dana Scully* 2 closed out: 1 won, 1 no" in shown
     assert "Acme" in shown  # only you see it: your own companies
-    assert "ben" not in shown and "team channel" in shown
+    assert "Ben" not in shown and "team channel" in shown
 
 
 def test_deal_board_rejects_an_unknown_period(slack):
@@ -461,7 +461,7 @@ def test_live_kudos_batch_a_burst_into_one_line(slack, fake, clock, store):
     clock.advance(timedelta(minutes=2))
     kudos(slack)
     [line] = posts(fake, "C1")
-    assert line.params["text"] == "🎯 Decisions today: *dana* (2) and *ben*. Every clear answer counts."
+    assert line.params["text"] == "🎯 Decisions today: *Dana Scully* (2) and *Ben Meyer*. Every clear answer counts."
     kudos(slack)
     clock.advance(timedelta(minutes=2))
     kudos(slack)
@@ -469,7 +469,7 @@ def test_live_kudos_batch_a_burst_into_one_line(slack, fake, clock, store):
     close(slack, "U2", "Umbrella")
     clock.advance(timedelta(minutes=2))
     kudos(slack)
-    assert posts(fake, "C1")[-1].params["text"] == "🎯 *ben* got a clear answer from a prospect today"
+    assert posts(fake, "C1")[-1].params["text"] == "🎯 *Ben Meyer* got a clear answer from a prospect today"
 
 
 def test_live_kudos_honour_hide_me_and_details(slack, fake, clock):
@@ -482,7 +482,7 @@ def test_live_kudos_honour_hide_me_and_details(slack, fake, clock):
     clock.advance(timedelta(minutes=2))
     kudos(slack)
     [line] = posts(fake, "C1")
-    assert line.params["text"] == "🎯 *dana* got a clear answer from a prospect today: Acme (won)"
+    assert line.params["text"] == "🎯 *Dana Scully* got a clear answer from a prospect today: Acme (won)"
 
 
 def test_live_kudos_are_off_unless_asked_for(slack, fake, clock):
@@ -503,7 +503,7 @@ def test_kudos_that_fail_are_sent_with_the_next_batch(slack, fake, clock):
     clock.advance(timedelta(minutes=2))
     kudos(slack)
     [line] = posts(fake, "C1")
-    assert line.params["text"] == "🎯 Decisions today: *dana* and *ben*. Every clear answer counts."
+    assert line.params["text"] == "🎯 Decisions today: *Dana Scully* and *Ben Meyer*. Every clear answer counts."
 
 
 # -- hardno leaderboard -------------------------------------------------------------------------------------
@@ -515,7 +515,7 @@ def test_the_cli_prints_or_posts_the_period_so_far(week_of_nov_16, fake, clock):
     report = run_boards(slack.app.services, slack.client, period="week", out=out)
     printed = out.getvalue()
     assert printed.startswith("#sales (C1) · America/New_York")
-    assert "*dana* 2 closed out" in printed and "week of Nov 16" in printed
+    assert "*Dana Scully* 2 closed out" in printed and "week of Nov 16" in printed
     assert report.summary().startswith("leaderboard: 1 printed, 0 posted")
     assert posts(fake) == []
     report = run_boards(slack.app.services, slack.client, period="quarter", post=True, out=io.StringIO())

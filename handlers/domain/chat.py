@@ -299,6 +299,11 @@ def _plain(text: str, for_note: bool) -> str:
     return _unescape(_MARKUP.sub(lambda m: _render(m[1], for_note), text))
 
 
+def note_text(text: str) -> str:
+    """A Slack message as the note a proposal keeps: trimmed, markup as plain text ("<@U1|bob>" -> "@bob")."""
+    return _plain(str(text), for_note=True).strip()
+
+
 # --- folding ----------------------------------------------------------------------------------
 
 def _fold_map(s: str) -> tuple[str, list[int]]:
@@ -670,7 +675,7 @@ def _masked(plain: str, spans: list[tuple[int, int]], by: str) -> str:
 def parse_chat(text: str, companies: Sequence[str], tz: str, now: datetime) -> Proposal | None:
     """One chat line as a proposed deal update, or None when it is not one (see the module notes)."""
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    note = _plain(str(text), for_note=True).strip()
+    note = note_text(text)
     plain = " ".join(_plain(str(text), for_note=False).split())[:MAX_PARSE]
     if not plain:
         return None

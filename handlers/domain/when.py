@@ -15,8 +15,13 @@ Decisions:
 - A local time that does not exist (clocks spring forward over it) moves on by
   the gap: 02:30 on the night Berlin skips 02:00-03:00 is 03:30 CEST. A local time
   that happens twice (clocks go back) is the first of the two.
-- Refused: bare numbers ("3") and bare years or quarters (too vague), days
-  before today, years before 2000 and anything more than 10 years ahead.
+- Rep shorthand is read as the words it stands for: "tmrw"/"tmw"/"tomo" (tomorrow),
+  "weds"/"thurs" and the other day abbreviations, "nxt wk", "(in) a couple (of)
+  weeks" (2 of them). In free text a day or month that is also an English word
+  ("wed", "sat", "may") counts only after next/on/by/until/till ("next wed").
+- Refused: bare numbers ("3") and bare years or quarters (too vague), amounts
+  ("1.2m", "5k": digits run into anything but am/pm, an ordinal, a month, day or
+  unit), days before today, years before 2000 and anything more than 10 years ahead.
 - An unknown zone name reads as UTC (Slack always sends one; the fallback keeps a
   bad profile from breaking every command).
 """
@@ -51,18 +56,33 @@ _MONTH_FIRST_COUNTRIES = {"US", "CA", "PH", "PR", "GU", "AS", "VI", "MP", "UM", 
 _MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
            "nov", "dec"}
+_FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAY_WORDS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
-              "sunday": 6, "mon": 0, "tue": 1, "tues": 1, "wed": 2, "thu": 3, "thur": 3, "thurs": 3,
+              "sunday": 6, "mon": 0, "tue": 1, "tues": 1, "wed": 2, "weds": 2, "thu": 3, "thur": 3, "thurs": 3,
               "fri": 4, "sat": 5, "sun": 6}
-_UNITS = {"day", "days", "week", "weeks", "fortnight", "month", "months", "year", "years", "hour", "hours",
+# Rep shorthand dateparser does not read (or reads only sometimes: "wed" but not "next wed"), as the
+# words it does. Only the text sent to dateparser is rewritten; callers get back what the rep typed.
+_SHORTHAND = {"tmrw": "tomorrow", "tmw": "tomorrow", "tmr": "tomorrow", "tmrow": "tomorrow", "tmro": "tomorrow",
+              "tomo": "tomorrow", "2moro": "tomorrow", "2morrow": "tomorrow", "tomorow": "tomorrow",
+              "tommorow": "tomorrow", "tommorrow": "tomorrow", "nxt": "next", "wk": "week", "wks": "weeks",
+              **{d: _FULL_DAYS[n] for d, n in _DAY_WORDS.items() if d not in _FULL_DAYS}}
+# "(a) couple (of)" before a unit is 2 of them: "in a couple weeks".
+_EXPAND = re.compile(r"(?<![\w/'’])(?:(?P<couple>(?:a\s+)?couple(?:\s+of)?)(?=\s+(?:days|weeks|wks|months|hours)\b)"
+                     r"|(?P<word>" + "|".join(sorted(_SHORTHAND, key=len, reverse=True)) + r"))(?![\w/'’])", re.I)
+_UNITS = {"day", "days", "week", "weeks", "wk", "wks", "fortnight", "month", "months", "year", "years", "hour", "hours",
           "hr", "hrs", "minute", "minutes", "min", "mins"}
 # A bare number is a date only next to one of these: "dec 3", "in 2 weeks", "10 am"; not "in 5", "friday 10".
 _SCALES = frozenset(_MONTHS | _UNITS | {"am", "pm", "a.m", "p.m"})
-_DATE_WORDS = _SCALES | set(_DAY_WORDS) | {"today", "tomorrow", "tmrw", "tonight", "yesterday", "noon",
-                                           "midnight", "now"}
+_DATE_WORDS = _SCALES | set(_DAY_WORDS) | set(_SHORTHAND) | {"today", "tomorrow", "tonight", "yesterday", "noon",
+                                                              "midnight", "now", "couple"}
 # In free text these are more often plain English ("they may", "sat down", "I am") than dates.
 _WEAK_WORDS = frozenset({"may", "march", "mar", "sun", "sat", "wed", "now", "am", "pm", "day", "days", "year",
                          "years", "hour", "hours", "hr", "hrs", "minute", "minutes", "min", "mins"})
+# ... except the days and months among them right after one of these: "next wed", "on sat", "until may".
+_QUALIFIED = frozenset({"may", "march", "mar", "sun", "sat", "wed"})
+_QUALIFIERS = frozenset({"next", "nxt", "on", "by", "until", "till"})
+# What may follow the digits of a date token ("2pm", "3rd", "dec3", "2h", "2026-12-03t10:00"): not "1.2m" or "5k".
+_DIGIT_LETTERS = _DATE_WORDS | {"st", "nd", "rd", "th", "h", "t", ""}
 # A phrase does not end on these: "friday at" + "10" reads better as "friday" + note "at 10".
 _DANGLING = frozenset({"at", "on", "in", "by", "the", "of", "next", "this", "after", "before", "until",
                        "from", "and", "around"})
@@ -135,11 +155,24 @@ def _plausible(phrase: str, strict: bool = False) -> bool:
         return False
     named = {t for t in toks if t in _DATE_WORDS}
     numbers = [t for t in toks if any(c.isdigit() for c in t)]
+    if not all(_date_letters(_WORD.findall(t)) for t in numbers):
+        return False  # "1.2m", "5k", "q1": amounts and quarters, not dates
     if any(t.isdigit() for t in numbers) and not named & _SCALES:
         return False
     if strict and not numbers:
-        named -= _WEAK_WORDS
+        named -= {t for i, t in enumerate(toks) if t in _WEAK_WORDS
+                  and not (t in _QUALIFIED and i > 0 and toks[i - 1] in _QUALIFIERS)}
     return bool(named) or any(not t.isdigit() for t in numbers)
+
+
+def _date_letters(runs: list[str]) -> bool:
+    """The letters in a token with digits are a date's: "10a.m." (a, m), "dec3rd" (dec, rd), "2pm"."""
+    return "".join(runs) in _DIGIT_LETTERS or all(r in _DIGIT_LETTERS for r in runs)
+
+
+def _expand(phrase: str) -> str:
+    """The phrase with rep shorthand spelled out for dateparser: "nxt wed" -> "next wednesday"."""
+    return _EXPAND.sub(lambda m: "2" if m["couple"] else _SHORTHAND[m["word"].casefold()], phrase)
 
 
 def _next_day_of_month(day: int, today: datetime) -> datetime | None:
@@ -168,7 +201,7 @@ def _attempt(phrase: str, tz: str, now: datetime) -> datetime | None:
     base = local_now.replace(microsecond=_MARK)
     settings = {**_SETTINGS[_date_order(tz)], "RELATIVE_BASE": base}
     try:
-        data = DateDataParser(languages=["en"], settings=settings).get_date_data(phrase)
+        data = DateDataParser(languages=["en"], settings=settings).get_date_data(_expand(phrase))
     except Exception:  # dateparser can overflow or trip on odd input; to us that is "not a date"
         return None
     got = data.date_obj

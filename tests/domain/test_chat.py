@@ -49,7 +49,9 @@ TABLE = [
     ("acme: happy with our supplier, keep your info on file", M, "Acme Corp", True, None),
     ("株式会社サンプル said they already have a partner", M, "株式会社サンプル", True, None),
     ("initech: can you just email me some information?", M, "Initech", True, None),
-    ("globex - talk it over w/ the team and get back to me in a couple weeks", M, "Globex", True, None),
+    ("globex - talk it over w/ the team and get back to me in a couple weeks", M, "Globex", True, "2026-12-07"),
+    ("hooli said maybe, try again in a couple of days", M, "Hooli", True, "2026-11-25"),
+    ("umbrella said maybe, 1.2m deal, circle back nxt wk", M, "Umbrella", True, "2026-11-30"),
     ("not interested yet, maybe in Q2 - initech", M, "Initech", True, None),  # "yet" softens the no
     ("acme said no for now, revisit in Q2", M, "Acme Corp", True, None),
     ("umbrella: not the right time, try again in january", M, "Umbrella", True, "2027-01-01"),
@@ -78,6 +80,10 @@ TABLE = [
     ("met Acme on Monday, next mtg thu 9am", MEET, "Acme Corp", True, "2026-11-26 09:00"),  # Monday was the past one
     ("I met Sarah from Stark Industries, next call 12/3 2pm", MEET, "Stark Industries", False, "2026-12-03 14:00"),
     ("said maybe but booked a call for dec 7 <@U07BOB> hooli", MEET, "Hooli", True, "2026-12-07"),
+    ("mtg tmrw 2pm w/ acme", MEET, "Acme Corp", True, "2026-11-24 14:00"),  # shorthand: tomorrow, not today
+    ("demo 3pm tmrw with globex", MEET, "Globex", True, "2026-11-24 15:00"),
+    ("Initech meeting set for next wed at 2", MEET, "Initech", True, "2026-11-25"),  # "at 2": no time, the day
+    ("acme: call thurs 3pm", MEET, "Acme Corp", True, "2026-11-26 15:00"),
     # wins
     ("Maybe Labs signed 🎉", W, "Maybe Labs", True, None),
     ("Acme said yes!!! 🎉🎉", W, "Acme Corp", True, None),

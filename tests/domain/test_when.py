@@ -54,6 +54,18 @@ def test_phrases_in_every_zone(tz, text, expected):
     (KOLKATA, "12/3", "2027-03-12 00:00"),
     (BERLIN, "31/12", "2026-12-31 00:00"),
     (LA, "next month", "2026-12-23 00:00"),
+    # rep shorthand (the text sent to dateparser is spelled out; callers keep what was typed)
+    (LA, "tmrw 2pm", "2026-11-24 14:00"),
+    (LA, "3pm tmrw", "2026-11-24 15:00"),
+    (BERLIN, "tomo", "2026-11-24 00:00"),
+    (LA, "next wed", "2026-11-25 00:00"),
+    (LA, "next weds", "2026-11-25 00:00"),
+    (LA, "thurs 3pm", "2026-11-26 15:00"),
+    (LA, "next sat", "2026-11-28 00:00"),
+    (LA, "in a couple weeks", "2026-12-07 00:00"),
+    (LA, "in a couple of days", "2026-11-25 00:00"),
+    (LA, "in 2 wks", "2026-12-07 00:00"),
+    (LA, "nxt wk", "2026-11-30 00:00"),
 ])
 def test_relative_to_now_in_the_reps_zone(tz, text, expected):
     assert local(parse_when(text, tz, NOW), tz) == expected
@@ -87,6 +99,8 @@ def test_blorp_message():
     ("12/3/95", "10 years"),  # two-digit years are read forward
     ("1700000000", "couldn't read"),  # no epoch timestamps
     ("x" * 500, "couldn't read"),
+    ("1.2m", "couldn't read"),  # an amount, not 1.2 minutes from now
+    ("5k", "couldn't read"),
 ])
 def test_refusals(text, says):
     with pytest.raises(WhenError, match=says):
@@ -198,6 +212,12 @@ def test_split_when_needs_a_leading_date(text, says):
     ("budget frozen until march 3, maybe", "2027-03-03 00:00", "march 3"),
     ("met yesterday, try again next week", "2026-11-30 00:00", "next week"),  # past dates skipped
     ("ping me tomorrow.", "2026-11-24 00:00", "tomorrow"),
+    ("mtg tmrw 2pm", "2026-11-24 14:00", "tmrw 2pm"),  # not "2pm" today
+    ("demo 3pm tmrw", "2026-11-24 15:00", "3pm tmrw"),
+    ("meeting set for next wed at 2", "2026-11-25 00:00", "next wed"),  # a bare hour is not a time
+    ("call me on thurs", "2026-11-26 00:00", "on thurs"),
+    ("try again in a couple weeks", "2026-12-07 00:00", "in a couple weeks"),
+    ("deal is 1.2m, call tomorrow", "2026-11-24 00:00", "tomorrow"),
 ])
 def test_find_when(text, when, phrase):
     dt, found = find_when(text, BERLIN, NOW)
@@ -207,7 +227,8 @@ def test_find_when(text, when, phrase):
 
 @pytest.mark.parametrize("text", [
     "send me info", "they may call back", "sat down with the CFO", "now is not a good time",
-    "I am out", "3 people on leave", "", "Q1 next year",
+    "I am out", "3 people on leave", "", "Q1 next year", "1.2m", "worth 1.2m", "5k seats", "a couple of people",
+    "c'mon, wed them", "this may work",
 ])
 def test_find_when_ignores_plain_english(text):
     assert find_when(text, BERLIN, NOW) is None
@@ -218,7 +239,7 @@ def test_find_when_ignores_plain_english(text):
 def test_every_call_is_fast():
     parse_when("dec 3", BERLIN, NOW)  # dateparser loads its data on first use
     texts = ["blorp", "next tuesday 2pm", "in 2 weeks", "dec 3", "xyzzy plugh 42 frob", "2026-12-03",
-             "asdf qwer zxcv", "friday", "the weather is nice", "tomorrow 3pm"]
+             "asdf qwer zxcv", "friday", "the weather is nice", "tomorrow 3pm", "tmrw 2pm", "in a couple weeks"]
     took = []
     for text in texts * 3:
         start = time.perf_counter()
@@ -250,7 +271,8 @@ def test_parse_when_gives_a_utc_datetime_or_a_when_error(text, tz):
 
 
 date_words = st.sampled_from(["dec", "3", "next", "tuesday", "2pm", "in", "2", "weeks", "tomorrow", "at",
-                              "10am", "jan", "15", "2026-12-03", "12/3", "sunday", "2:30am", "may", "blorp"])
+                              "10am", "jan", "15", "2026-12-03", "12/3", "sunday", "2:30am", "may", "blorp",
+                              "tmrw", "weds", "a couple of", "1.2m", "wks"])
 
 
 @settings(max_examples=200, deadline=None)
