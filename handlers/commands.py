@@ -167,7 +167,9 @@ def log_on(ask: Ask, deal_id: int, kind: Kind, note: str = "", when=None, headli
         return Reply(NOT_YOURS, own=False)
     deal, tz, now = done.deal, ask.rep.tz, ask.clock.now()
     name = bk.escape(bk.clip(deal.company, 200))
-    if done.already_closed:
+    if done.double_click:
+        head = f"Already logged that on *{name}* a moment ago; I counted it once."
+    elif done.already_closed:
         head = f"*{name}* is already closed out ({bk.STATE_LABEL[deal.status]}); nothing changed. Reopen it first if it's live again."
     elif kind is Kind.MEETING:
         head = f"Next meeting with *{name}*: {describe(when, tz, now)}. A meeting with a next meeting is a real deal."

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+DOUBLE_CLICK = timedelta(seconds=10)
+
 from handlers.domain import refs
 from handlers.domain.model import Activity, Deal, Kind, Source, Status, new_deal
 
@@ -21,6 +23,7 @@ class Logged:
     deal: Deal
     kind: Kind
     already_closed: bool = False  # logging on a closed deal: we say so instead of silently reopening
+    double_click: bool = False  # the same button pressed again within seconds: logged once
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,10 @@ class DealLog:
                 return None
             if deal.status is not Status.OPEN and kind not in (Kind.NOTE, Kind.REOPEN):
                 return Logged(deal, kind, already_closed=True)
+            if source is Source.BUTTON:
+                last = tx.last_activity(owner_id, deal_id)
+                if last and last.kind is kind and last.source is Source.BUTTON and now - last.at < DOUBLE_CLICK:
+                    return Logged(deal, kind, double_click=True)
             deal = tx.record(owner_id, deal_id, Activity(kind, now, text, source, when=when), **edits)
         return Logged(deal, kind)
 

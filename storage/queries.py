@@ -7,9 +7,11 @@ deals through here, whatever id a button or a typed `#ref` carries.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -18,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from handlers.domain import model as m
+from handlers.domain.stalls import DealRow
 from storage import models as t
 from storage.db import connect
 
@@ -120,6 +123,13 @@ class Tx:
              .where(t.Deal.owner_id == owner_id, t.Activity.deal_id == deal_id)
              .order_by(t.Activity.at, t.Activity.id))
         return [_act(r) for r in self.s.scalars(q)]
+
+    def last_activity(self, owner_id: str, deal_id: int) -> m.Activity | None:
+        q = (select(t.Activity).join(t.Deal, t.Deal.id == t.Activity.deal_id)
+             .where(t.Deal.owner_id == owner_id, t.Activity.deal_id == deal_id)
+             .order_by(t.Activity.at.desc(), t.Activity.id.desc()).limit(1))
+        row = self.s.scalars(q).first()
+        return _act(row) if row else None
 
     def closed_between(self, start: datetime, end: datetime, owners: Iterable[str] | None = None) -> list[m.Deal]:
         q = select(t.Deal).where(t.Deal.status != m.Status.OPEN.value,
@@ -267,6 +277,187 @@ class Tx:
         for i in range(0, len(ids), size):
             yield ids[i:i + size]
 
+    # -- nudger -------------------------------------------------------------
+    # Planning every rep's morning digest is set-based: a few whole-org queries (thresholds, two
+    # median aggregates, one streamed scan of the open deals), never one query per rep or per deal.
+
+    def workspace_thresholds(self) -> dict[str, dict]:
+        """{team_id: that workspace's overrides of the nudger's thresholds}, for workspaces that set any."""
+        q = select(t.Workspace.team_id, t.Workspace.thresholds).where(t.Workspace.thresholds.is_not(None))
+        return {team: th for team, th in self.s.execute(q) if isinstance(th, dict)}
+
+    def open_deals_for_digest(self, owners: Iterable[str] | None, now: datetime,
+                              batch: int = 5000) -> Iterator[DealRow]:
+        """Open deals of `owners` (None: everyone's) not snoozed at `now`, as the rules read them, ordered
+        by owner then id, and streamed `batch` rows at a time: memory stays flat however many there are.
+
+        The hot path of the morning plan (a million deals), so it reads through the driver's own cursor
+        (a server-side one on PostgreSQL) and builds tuples, not ORM objects; in this transaction."""
+        cols = ", ".join(DealRow._fields)
+        raw = self.s.connection().connection.driver_connection
+        owner_list = None if owners is None else sorted(set(owners))
+        make = DealRow._make
+        if self.s.bind.dialect.name == "postgresql":
+            self._roomy()
+            # Grouping needs equal owners together, not a linguistic order: COLLATE "C" sorts by bytes.
+            sql = (f"SELECT {cols} FROM deals WHERE status = 'open' "
+                   "AND (snoozed_until IS NULL OR snoozed_until <= %(now)s)"
+                   + ("" if owner_list is None else " AND owner_id = ANY(%(owners)s)")
+                   + ' ORDER BY owner_id COLLATE "C", id')
+            with raw.cursor(name="hardno_digest_scan") as cur:
+                cur.itersize = batch
+                cur.execute(sql, {"now": now, "owners": owner_list})
+                while rows := cur.fetchmany(batch):
+                    yield from map(make, rows)
+            return
+        # SQLite: times are naive UTC text (see models.UTCDateTime), amounts REAL.
+        when = {i for i, name in enumerate(DealRow._fields) if name.endswith(("_at", "_until"))}
+        amount = DealRow._fields.index("amount")
+        select_list = ", ".join(f"{c} || '+00:00'" if i in when else c for i, c in enumerate(DealRow._fields))
+        sql = (f"SELECT {select_list} FROM deals WHERE status = 'open' "
+               "AND (snoozed_until IS NULL OR snoozed_until <= :now)"
+               + ("" if owner_list is None else " AND owner_id IN (SELECT value FROM json_each(:owners))")
+               + " ORDER BY owner_id, id")
+        cur = raw.cursor()
+        try:
+            cur.execute(sql, {"now": now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+                              "owners": None if owner_list is None else json.dumps(owner_list)})
+            parse, when_cols = datetime.fromisoformat, sorted(when)
+            while rows := cur.fetchmany(batch):
+                for row in rows:
+                    values = list(row)
+                    for i in when_cols:
+                        if values[i] is not None:
+                            values[i] = parse(values[i])
+                    if values[amount] is not None:
+                        values[amount] = Decimal(f"{values[amount]:.2f}")
+                    yield make(values)
+        finally:
+            cur.close()
+
+    def median_amounts(self, owners: Iterable[str] | None) -> dict[str, Decimal]:
+        """{rep: the median amount of all their deals with an amount} (numbers only, currencies aside)."""
+        q = select(t.Deal.owner_id.label("owner"), t.Deal.amount.label("v")).where(t.Deal.amount.is_not(None))
+        if owners is not None:
+            q = q.where(self._among(t.Deal.owner_id, owners))
+        return {owner: Decimal(str(round(float(v), 2))) for owner, v, _n in self._medians(q.subquery(), ["owner"])}
+
+    def median_stage_days(self, owners: Iterable[str] | None) -> dict[str, dict[str, tuple[float, int]]]:
+        """{rep: {stage: (median days spent in it, how many stints)}} over the stints that ended: a stage
+        left for another (`stage` activities) and the last stage of a closed-out deal."""
+        from sqlalchemy import union_all
+        d, a = t.Deal, t.Activity
+        final = (select(d.owner_id.label("owner"), d.stage.label("stage"), self._days(d.stage_since, d.closed_at))
+                 .where(d.status != m.Status.OPEN.value, d.stage.is_not(None), d.stage != "",
+                        d.stage_since.is_not(None), d.closed_at >= d.stage_since))
+        changes = (select(d.owner_id.label("owner"), a.text.label("stage"), a.at.label("start"),
+                          func.lead(a.at).over(partition_by=a.deal_id, order_by=(a.at, a.id)).label("end"))
+                   .join(d, d.id == a.deal_id).where(a.kind == m.Kind.STAGE.value))
+        if owners is not None:
+            final = final.where(self._among(d.owner_id, owners))
+            changes = changes.where(self._among(d.owner_id, owners))
+        c = changes.subquery()
+        between = (select(c.c.owner, c.c.stage, self._days(c.c.start, c.c.end))
+                   .where(c.c.end.is_not(None), c.c.stage != ""))
+        found: dict[str, dict[str, tuple[float, int]]] = {}
+        for owner, stage, v, n in self._medians(union_all(final, between).subquery(), ["owner", "stage"]):
+            found.setdefault(owner, {})[stage] = (float(v), int(n))
+        return found
+
+    def settled_deliveries(self, kind: str, wanted: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Of the (target, period) pairs, those that need no more work: sent, being sent right now, or
+        settled otherwise (empty, in doubt, given up). A failed one is not settled: it may be tried again."""
+        wanted = set(wanted)
+        periods: dict[str, set[str]] = {}
+        for target, period in wanted:
+            periods.setdefault(target, set()).add(period)
+        found: set[tuple[str, str]] = set()
+        for chunk in self._chunks(periods):
+            q = select(t.Delivery.target, t.Delivery.period).where(
+                t.Delivery.kind == kind, t.Delivery.target.in_(chunk),
+                t.Delivery.period.in_(sorted(set().union(*(periods[c] for c in chunk)))),
+                t.Delivery.state != "failed")
+            found.update((target, period) for target, period in self.s.execute(q))
+        return found & wanted
+
+    def settle_delivery(self, kind: str, target: str, period: str, now: datetime, state: str, *,
+                        channel: str | None = None, ts: str | None = None, error: str | None = None) -> None:
+        """Close a claimed delivery with a `state` of the caller's (e.g. "empty", "unknown"); like a
+        sent one, it is never claimed again. `sent_at` is when it was settled."""
+        self.s.execute(update(t.Delivery).where(
+            t.Delivery.kind == kind, t.Delivery.target == target, t.Delivery.period == period)
+            .values(state=state, sent_at=now, channel=channel, ts=ts, error=error))
+
+    def delivery(self, kind: str, target: str, period: str) -> dict | None:
+        """The delivery row as a dict (state, attempts, channel, ts, error, claimed_at, sent_at)."""
+        row = self.s.scalars(select(t.Delivery).where(
+            t.Delivery.kind == kind, t.Delivery.target == target, t.Delivery.period == period)).first()
+        if row is None:
+            return None
+        return {k: getattr(row, k) for k in ("state", "attempts", "channel", "ts", "error", "claimed_at", "sent_at")}
+
+    def _among(self, column, ids: Iterable[str]):
+        """`column` is one of `ids`, however many, as ONE bound parameter: an array on PostgreSQL, a JSON
+        list read by json_each on SQLite (both far from any bound-parameter limit)."""
+        ids = sorted(set(ids))
+        dialect = self.s.bind.dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy import String, any_, bindparam
+            from sqlalchemy.dialects.postgresql import ARRAY
+            return column == any_(bindparam(None, ids, type_=ARRAY(String())))
+        if dialect == "sqlite":
+            each = func.json_each(json.dumps(ids)).table_valued("value")
+            return column.in_(select(each.c.value))
+        return column.in_(ids)  # pragma: no cover - other backends
+
+    def _roomy(self) -> None:
+        """PostgreSQL, for the planning transaction only (SET LOCAL): sort in memory, no JIT (its compile
+        time outweighs these simple scans), and times in plain UTC, so the driver hands back datetimes whose
+        tzinfo is `datetime.UTC`: comparing those with the planner's own UTC cutoffs is ~8x cheaper."""
+        if not getattr(self, "_roomy_done", False):
+            self.s.execute(text("SET LOCAL work_mem = '128MB'"))
+            self.s.execute(text("SET LOCAL jit = off"))
+            self.s.execute(text("SET LOCAL TimeZone = 'UTC'"))
+            self._roomy_done = True
+
+    def _days(self, start, end):
+        """(end - start) in days, fractional, labelled `v`."""
+        if self.s.bind.dialect.name == "postgresql":
+            from sqlalchemy import extract
+            return (extract("epoch", end - start) / 86400.0).label("v")
+        return (func.julianday(end) - func.julianday(start)).label("v")
+
+    def _medians(self, sub, keys: list[str]) -> list[tuple]:
+        """(*keys, median of `sub.c.v`, count) per group of `sub`: percentile_cont on PostgreSQL (with room to
+        sort in memory); SQLite has no percentile, so there it is a `median` aggregate registered on the
+        connection (`_Median`), still one GROUP BY in SQL."""
+        k = [sub.c[name] for name in keys]
+        if self.s.bind.dialect.name == "postgresql":
+            self._roomy()
+            q = select(*k, func.percentile_cont(0.5).within_group(sub.c.v), func.count()).group_by(*k)
+            return [tuple(r) for r in self.s.execute(q)]
+        self.s.connection().connection.driver_connection.create_aggregate("hardno_median", 1, _Median)
+        q = select(*k, func.hardno_median(sub.c.v), func.count()).group_by(*k)
+        return [tuple(r) for r in self.s.execute(q)]
+
+
+
+class _Median:
+    """SQLite aggregate: the median of the non-null values (the mean of the middle two for an even count)."""
+
+    def __init__(self):
+        self.values: list[float] = []
+
+    def step(self, value):
+        if value is not None:
+            self.values.append(value)
+
+    def finalize(self):
+        v = sorted(self.values)
+        n = len(v)
+        if not n:
+            return None
+        return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
 
 def _to(cls, row, fields):
     return cls(**{f: getattr(row, f) for f in fields})

@@ -186,6 +186,18 @@ def test_buttons_on_a_card_log_and_update_it(slack, store):
     assert deals_of(store)[0].status is Status.WON
 
 
+def test_a_double_click_on_a_card_button_logs_once(slack, store, clock):
+    reply = slack.deal("add Umbrella $40k")
+    action_id, value = buttons(reply)["No answer"]
+    slack.press(action_id, value)
+    again = slack.press(action_id, value)
+    assert "counted it once" in texts(again)
+    assert deals_of(store)[0].touch_count == 1
+    clock.advance(timedelta(minutes=1))  # a real second try a minute later counts
+    slack.press(action_id, value)
+    assert deals_of(store)[0].touch_count == 2
+
+
 def test_a_rep_cannot_act_on_another_reps_deal(slack, store):
     slack.deal("add Secret Co $90k", user="U2")
     [theirs] = deals_of(store, "U2")
