@@ -96,8 +96,12 @@ def cmd_serve(args) -> int:
     http = args.http or not settings.socket_mode
     app = runtime(settings, http=http)
     scheduler = start_scheduler(app.services, app.client)
-    runner = (HttpRunner(app, app.services.store.ping, args.host, args.port) if http
-              else SocketRunner(app, settings.slack_app_token.get_secret_value()))
+    try:
+        runner = (HttpRunner(app, app.services.store.ping, args.host, args.port) if http
+                  else SocketRunner(app, settings.slack_app_token.get_secret_value()))
+    except OSError as e:  # e.g. the port is taken: say so in one line, exit 2
+        scheduler.shutdown(wait=False)
+        raise ConfigError(f"can't listen on {args.host}:{args.port}: {e.strerror or e} (choose another --port)") from None
 
     def stop():
         scheduler.shutdown(wait=False)

@@ -1,0 +1,261 @@
+"""The `hardno` command line, run as users run it: a separate process, a clean environment,
+a working directory of its own (so no stray `.env` is read).
+
+INTERFACE.md: exit 0 on success; 2 on bad usage or configuration, with a one-line message on
+stderr that says what to set or fix, never a bare traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import psycopg
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+from tests.backends import create_pg_database
+
+ROOT = Path(__file__).resolve().parents[1]
+SUBCOMMANDS = ["serve", "digest", "leaderboard", "db", "manifest", "try"]
+
+
+def clean_env(**set_vars: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SLACK_", "OPENAI_", "HARDNO_")) and k != "DATABASE_URL"}
+    env["PYTHONPATH"] = str(ROOT)  # this checkout, whatever is installed
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(set_vars)
+    return env
+
+
+@pytest.fixture
+def hardno(tmp_path):
+    def run(*args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, env=clean_env(**env),
+                              capture_output=True, text=True, timeout=timeout)
+    return run
+
+
+def assert_usage_error(r: subprocess.CompletedProcess, *names: str) -> str:
+    """Exit 2, exactly one line on stderr naming what to fix, no traceback; returns the line."""
+    assert "Traceback" not in r.stderr, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert len(lines) == 1, "expected one line on stderr, got:\n" + r.stderr
+    for name in names:
+        assert name in lines[0], f"{name!r} not named in: {lines[0]}"
+    return lines[0]
+
+
+TOKENS = {"SLACK_BOT_TOKEN": "xoxb-1-test", "SLACK_SIGNING_SECRET": "cli-test-secret"}
+
+
+# -- help -------------------------------------------------------------------------------------------------
+
+def test_help_lists_every_command(hardno):
+    r = hardno("--help")
+    assert r.returncode == 0, r.stderr
+    for name in SUBCOMMANDS:
+        assert name in r.stdout, f"`hardno --help` doesn't mention {name}"
+    assert "Traceback" not in r.stderr
+
+
+# -- bad configuration ------------------------------------------------------------------------------------
+
+def test_serve_without_a_token_says_to_set_it_and_points_at_try(hardno):
+    line = assert_usage_error(hardno("serve"), "SLACK_BOT_TOKEN")
+    assert "hardno try" in line
+
+
+def test_serve_http_without_a_signing_secret_names_it(hardno):
+    assert_usage_error(hardno("serve", "--http", SLACK_BOT_TOKEN="xoxb-1-test"), "SLACK_SIGNING_SECRET")
+
+
+def test_serve_with_a_user_token_instead_of_a_bot_token(hardno):
+    assert_usage_error(hardno("serve", "--http", SLACK_BOT_TOKEN="xoxp-1-user", SLACK_SIGNING_SECRET="s"),
+                       "SLACK_BOT_TOKEN", "xoxb-")
+
+
+@pytest.mark.parametrize("hour", ["25", "-1", "nine"])
+def test_a_bad_digest_hour_is_named(hardno, hour):
+    assert_usage_error(hardno("serve", "--http", HARDNO_DIGEST_HOUR=hour, **TOKENS), "HARDNO_DIGEST_HOUR")
+
+
+@pytest.mark.parametrize("cron", ["monday 9", "mon 25:00", "0 9 * * 1"])
+def test_a_bad_leaderboard_schedule_is_named(hardno, cron):
+    assert_usage_error(hardno("serve", "--http", HARDNO_LEADERBOARD_CRON=cron, **TOKENS), "HARDNO_LEADERBOARD_CRON")
+
+
+def test_bad_settings_fail_every_command_not_just_serve(hardno, tmp_path):
+    assert_usage_error(hardno("db", "upgrade", HARDNO_DIGEST_HOUR="25",
+                              DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}"), "HARDNO_DIGEST_HOUR")
+
+
+def test_a_nonsense_database_url_is_named(hardno):
+    assert_usage_error(hardno("db", "upgrade", DATABASE_URL="nonsense"), "DATABASE_URL")
+
+
+def test_an_unreachable_database_is_one_line(hardno):
+    r = hardno("db", "upgrade", DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert_usage_error(r)
+
+
+# -- bad usage --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [["frobnicate"], ["serve", "--bogus"], ["serve", "--port", "http"],
+                                  ["db"], ["db", "downgrade"], ["leaderboard", "--period", "year"]])
+def test_bad_usage_is_one_line_and_exit_2(hardno, args):
+    line = assert_usage_error(hardno(*args))
+    assert line.startswith("hardno"), line
+
+
+# -- hardno db upgrade ------------------------------------------------------------------------------------
+
+def _expected_tables() -> set[str]:
+    from storage.models import Base
+    return set(Base.metadata.tables) | {"alembic_version"}
+
+
+def test_db_upgrade_creates_the_sqlite_schema_and_is_idempotent(hardno, tmp_path):
+    db = tmp_path / "data" / "hardno.db"
+    url = f"sqlite:///{db}"
+
+    def schema() -> tuple[set[str], list, list]:
+        with sqlite3.connect(db) as conn:
+            objects = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+            versions = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+        return {name for kind, name, _ in objects if kind == "table"}, objects, versions
+
+    first = hardno("db", "upgrade", DATABASE_URL=url)
+    assert first.returncode == 0, first.stderr
+    assert "Traceback" not in first.stderr
+    tables, objects, versions = schema()
+    assert _expected_tables() <= tables, f"missing tables: {_expected_tables() - tables}"
+    assert len(versions) == 1
+
+    again = hardno("db", "upgrade", DATABASE_URL=url)
+    assert again.returncode == 0, again.stderr
+    assert schema() == (tables, objects, versions), "a second upgrade changed the schema"
+
+
+def test_db_upgrade_uses_the_default_sqlite_file_in_the_working_directory(hardno, tmp_path):
+    r = hardno("db", "upgrade")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "hardno.db").exists()
+
+
+def test_db_upgrade_on_a_fresh_postgresql_database(hardno):
+    url, drop = create_pg_database()
+    try:
+        for _ in range(2):  # and again: idempotent
+            r = hardno("db", "upgrade", DATABASE_URL=url)
+            assert r.returncode == 0, r.stderr
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
+            tables = {row[0] for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")}
+            versions = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+        assert _expected_tables() <= tables, f"missing tables: {_expected_tables() - tables}"
+        assert len(versions) == 1
+    finally:
+        drop()
+
+
+# -- hardno serve --http ----------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def _post(url: str, body: str, headers: dict) -> int:
+    req = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_serve_http_answers_health_and_slack_then_stops_cleanly_on_sigterm(tmp_path):
+    from bot.fakeslack import FakeSlack
+    port = _free_port()
+    secret = TOKENS["SLACK_SIGNING_SECRET"]
+    with FakeSlack() as fake:
+        fake.add_user("U1", "dana", tz="America/New_York")
+        env = clean_env(**TOKENS, SLACK_API_URL=fake.api_url, DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}")
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--http", "--port", str(port)],
+                                cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60  # a hang guard, not a timing assertion
+            status, body = None, ""
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    status, body = _get(base + "/healthz")
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            assert proc.poll() is None, f"serve exited with {proc.returncode}:\n{proc.communicate()[1]}"
+            assert status == 200, (status, body)
+            health = json.loads(body)
+            assert health["ok"] is True
+
+            # The Slack endpoint is the real one: a signed /deal help is acked and answered...
+            form = urllib.parse.urlencode({
+                "token": "legacy", "team_id": "T1", "channel_id": "C1", "user_id": "U1", "command": "/deal",
+                "text": "help", "api_app_id": "A1", "response_url": fake.response_url("serve"),
+                "trigger_id": "trig.1"})
+            ts = str(int(time.time()))
+            headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
+                       "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=form)}
+            assert _post(base + "/slack/events", form, headers) == 200
+            reply = fake.wait_for("response_url", timeout=30)[0].params
+            assert "/deal" in json.dumps(reply)
+            # ...and one signed with another secret is refused.
+            headers["X-Slack-Signature"] = SignatureVerifier("wrong").generate_signature(timestamp=ts, body=form)
+            assert _post(base + "/slack/events", form, headers) == 401
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                _, err = proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                _, err = proc.communicate()
+                pytest.fail(f"serve did not stop on SIGTERM:\n{err[-3000:]}")
+    assert proc.returncode == 0, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+
+
+def test_serve_on_a_port_already_taken_exits_2_naming_it(tmp_path):
+    from bot.fakeslack import FakeSlack
+    with socket.socket() as taken, FakeSlack() as fake:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = clean_env(**TOKENS, SLACK_API_URL=fake.api_url, DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}")
+        r = subprocess.run([sys.executable, "-m", "bot", "serve", "--http", "--port", str(port)], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    last = r.stderr.strip().splitlines()[-1]  # startup logs come first; the error is the last line
+    assert last.startswith("hardno: ") and str(port) in last and "--port" in last
