@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +14,44 @@ from storage.models import Base
 from tests.backends import create_pg_database
 
 BACKENDS = ["sqlite", "postgresql"]
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+# Settings read the environment: a developer's own tokens or keys must never reach a test.
+FOREIGN_ENV = ("SLACK_", "OPENAI_", "HARDNO_", "DATABASE_URL", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+               "http_proxy", "https_proxy", "all_proxy")
+
+
+@pytest.fixture(autouse=True)
+def no_internet(monkeypatch):
+    """Every test: loopback only (Slack and OpenAI are fakes on 127.0.0.1), no inherited settings."""
+    import os
+    for var in [v for v in os.environ if v.startswith(FOREIGN_ENV)]:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if self.family in (socket.AF_INET, socket.AF_INET6) and host not in LOOPBACK:
+            raise AssertionError(f"test tried to reach {address}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def _openai_server():
+    from bot.fakeopenai import FakeOpenAI
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_ai(_openai_server):
+    """A fake OpenAI-compatible server on loopback, reset for each test."""
+    _openai_server.reset()
+    _openai_server.clear()
+    yield _openai_server
+    _openai_server.reset()
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +106,6 @@ def clock() -> Clock:
 def fake():
     """A fake Slack Web API on loopback, recording every call; fails the test on invalid Block Kit."""
     from bot.fakeslack import FakeSlack
-
     from tests.harness import people
     with FakeSlack() as f:
         people(f)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -34,39 +33,6 @@ from tests.coach_situations import BY_NAME, CASE_IDS, CASES, rubric, situation
 KINDS = list(DraftKind)
 MODEL = "test-model-x"
 API_KEY = "sk-test-123"
-LOOPBACK = {"127.0.0.1", "::1", "localhost"}
-
-
-@pytest.fixture(autouse=True)
-def _no_internet(monkeypatch):
-    """Only loopback connections are allowed; proxies from the environment are ignored."""
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
-                "OPENAI_BASE_URL", "OPENAI_CUSTOM_HEADERS", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    real_connect = socket.socket.connect
-
-    def guarded(self, address):
-        host = address[0] if isinstance(address, tuple) else address
-        if self.family in (socket.AF_INET, socket.AF_INET6) and host not in LOOPBACK:
-            raise AssertionError(f"test tried to reach {address}")
-        return real_connect(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded)
-
-
-@pytest.fixture(scope="module")
-def _server():
-    with FakeOpenAI() as fake_ai:
-        yield fake_ai
-
-
-@pytest.fixture
-def fake_ai(_server):
-    _server.reset()
-    _server.clear()
-    yield _server
-    _server.reset()
 
 
 def make_coach(fake_ai: FakeOpenAI, **over) -> Coach:
@@ -75,8 +41,8 @@ def make_coach(fake_ai: FakeOpenAI, **over) -> Coach:
 
 
 @pytest.fixture(scope="module")
-def _coach(_server):
-    return make_coach(_server)  # one client for the module: building one costs ~0.1 s
+def _coach(_openai_server):
+    return make_coach(_openai_server)  # one client for the module: building one costs ~0.1 s
 
 
 @pytest.fixture

@@ -5,13 +5,12 @@ Block Kit Slack would reject."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 
 import pytest
 
-from bot.fakeopenai import FakeOpenAI, default_content
+from bot.fakeopenai import default_content
 from handlers import coaching
 from handlers.coach import Coach, LLMConfig
 from handlers.domain.drafts import Draft, DraftKind, Situation
@@ -19,41 +18,8 @@ from handlers.domain.model import Kind, Source
 from tests.coach_situations import rubric
 from tests.test_deal_command import buttons, texts
 
-LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 REP_NAME, REP_TZ = "Dana Scully", "America/New_York"  # U1 in tests/harness.people (its real name)
 DRAFT_BUTTONS = {"Log as sent", "Shorter", "Warmer", "More direct", "Edit & log"}
-
-
-@pytest.fixture(autouse=True)
-def _no_internet(monkeypatch):
-    """Only loopback: the openai client must not reach a real server (nor a proxy from the environment)."""
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
-                "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    real_connect = socket.socket.connect
-
-    def guarded(self, address):
-        host = address[0] if isinstance(address, tuple) else address
-        if self.family in (socket.AF_INET, socket.AF_INET6) and host not in LOOPBACK:
-            raise AssertionError(f"test tried to reach {address}")
-        return real_connect(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded)
-
-
-@pytest.fixture(scope="module")
-def _openai_server():
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
-def fake_ai(_openai_server):
-    _openai_server.reset()
-    _openai_server.clear()
-    yield _openai_server
-    _openai_server.reset()
 
 
 @pytest.fixture
