@@ -132,11 +132,18 @@ def runtime_for_jobs(settings: Settings, need_token: bool = True):
     if need_token and (not token or not token.startswith("xoxb-")):
         raise ConfigError("SLACK_BOT_TOKEN is not set to an xoxb- bot token: the jobs read and post through "
                           "Slack (`hardno try` runs everything without Slack)")
-    from bot.app import create_app
+    from bot.app import Services, create_app, make_coach
     from bot.clock import Clock
     from bot.slack_client import make_client
+    from handlers.reps import RepDirectory
     store = open_store(settings)
-    return create_app(settings, store, Clock(), make_client(token, settings.slack_api_url), verify_requests=False)
+    client = make_client(token, settings.slack_api_url)
+    if not token:  # a dry run without Slack: Bolt won't start without a token, and the run needs no listeners
+        from types import SimpleNamespace
+        clock = Clock()
+        services = Services(settings, store, clock, RepDirectory(store, client, clock), make_coach(settings))
+        return SimpleNamespace(services=services, client=client)
+    return create_app(settings, store, Clock(), client, verify_requests=False)
 
 
 def cmd_leaderboard(args) -> int:

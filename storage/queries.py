@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import get_type_hints
 
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,6 +26,8 @@ from storage import models as t
 from storage.db import connect
 
 _DEAL_FIELDS = [f.name for f in dataclasses.fields(m.Deal)]
+_ROW_TIMES = frozenset(i for i, name in enumerate(DealRow._fields)
+                       if "datetime" in str(get_type_hints(DealRow)[name]))  # DealRow's time columns
 _ACT_FIELDS = [f.name for f in dataclasses.fields(m.Activity)]
 _REP_FIELDS = [f.name for f in dataclasses.fields(m.Rep)]
 _CHANNEL_FIELDS = [f.name for f in dataclasses.fields(m.ChannelSettings)]
@@ -311,7 +314,7 @@ class Tx:
                     yield from map(make, rows)
             return
         # SQLite: times are naive UTC text (see models.UTCDateTime), amounts REAL.
-        when = {i for i, name in enumerate(DealRow._fields) if name.endswith(("_at", "_until"))}
+        when = _ROW_TIMES
         amount = DealRow._fields.index("amount")
         select_list = ", ".join(f"{c} || '+00:00'" if i in when else c for i, c in enumerate(DealRow._fields))
         sql = (f"SELECT {select_list} FROM deals WHERE status = 'open' "
@@ -322,7 +325,7 @@ class Tx:
         try:
             cur.execute(sql, {"now": now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
                               "owners": None if owner_list is None else json.dumps(owner_list)})
-            parse, when_cols = datetime.fromisoformat, sorted(when)
+            parse, when_cols = datetime.fromisoformat, sorted(when)  # text + '+00:00': aware, tzinfo=UTC
             while rows := cur.fetchmany(batch):
                 for row in rows:
                     values = list(row)
@@ -434,6 +437,7 @@ class Tx:
         k = [sub.c[name] for name in keys]
         if self.s.bind.dialect.name == "postgresql":
             self._roomy()
+            k = [c.collate("C").label(c.name) for c in k]  # grouping needs equality, not a linguistic order
             q = select(*k, func.percentile_cont(0.5).within_group(sub.c.v), func.count()).group_by(*k)
             return [tuple(r) for r in self.s.execute(q)]
         self.s.connection().connection.driver_connection.create_aggregate("hardno_median", 1, _Median)

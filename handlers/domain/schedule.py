@@ -53,17 +53,23 @@ def add_working_days(start: datetime, n: int, tz: str, holidays: Collection[date
 
 
 def add_working_days_in(start: datetime, n: int, zone: ZoneInfo, holidays: Collection[date] = ()) -> datetime:
-    """`add_working_days` with the zone already built (the nudger calls it per deal)."""
+    """`add_working_days` with the zone already built."""
+    local = _aware(start).astimezone(zone).replace(tzinfo=None)
+    day = working_days_after(local.date(), n, holidays)
+    # Attach the zone to the naive wall time (fold=0) so zoneinfo applies that day's offset.
+    return datetime.combine(day, local.time()).replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def working_days_after(day: date, n: int, holidays: Collection[date] = ()) -> date:
+    """The local date `n` working days (Mon-Fri, minus `holidays`) after `day`; counting starts the
+    day after, so a Friday (or a Saturday) plus 3 is the next Wednesday."""
     if n < 0:
         raise ValueError("n must be 0 or more")
-    local = _aware(start).astimezone(zone).replace(tzinfo=None)
-    day = local.date()
     while n:
         day += timedelta(days=1)
         if is_working_day(day, holidays=holidays):
             n -= 1
-    # Attach the zone to the naive wall time (fold=0) so zoneinfo applies that day's offset.
-    return datetime.combine(day, local.time()).replace(tzinfo=zone, fold=0).astimezone(UTC)
+    return day
 
 
 def digest_due(now: datetime, tz: str, hour: int = 9, weekends: bool = False,

@@ -12,7 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handlers.domain import schedule
-from handlers.domain.schedule import add_working_days, digest_due, is_working_day, local_day
+from handlers.domain.schedule import (
+    add_working_days,
+    digest_due,
+    is_working_day,
+    local_day,
+    working_days_after,
+)
 
 
 def utc(*args) -> datetime:
@@ -108,6 +114,15 @@ def test_add_working_days_skips_holidays_and_counts_in_the_zone():
 def test_add_working_days_refuses_negative():
     with pytest.raises(ValueError):
         add_working_days(utc(2026, 11, 16), -1, "UTC")
+
+
+def test_working_days_after_is_a_date_count():
+    assert working_days_after(date(2026, 11, 20), 3) == date(2026, 11, 25)  # Fri -> Wed
+    assert working_days_after(date(2026, 11, 22), 1) == date(2026, 11, 23)  # Sun -> Mon
+    assert working_days_after(date(2026, 11, 25), 1, {date(2026, 11, 26), date(2026, 11, 27)}) == date(2026, 11, 30)
+    assert working_days_after(date(2026, 11, 18), 0) == date(2026, 11, 18)
+    with pytest.raises(ValueError):
+        working_days_after(date(2026, 11, 18), -1)
 
 
 # --------------------------------------------------------------- digest_due

@@ -16,6 +16,7 @@ from handlers.domain import stalls as stalls_module
 from handlers.domain.model import Activity, Deal, Kind, apply, new_deal
 from handlers.domain.schedule import add_working_days
 from handlers.domain.stalls import (
+    DealRow,
     Digest,
     RepStats,
     Stall,
@@ -240,13 +241,20 @@ FRIDAY_ASK = local(BERLIN, 2026, 11, 20, 10, 0)
 
 
 def test_ask_pauses_across_the_weekend_until_wednesday():
+    """Asked Friday: 3 working days end with Wednesday's start, so it is back in Wednesday's 09:00 digest."""
     deal = build((Kind.MAYBE, utc(2026, 11, 2)), (Kind.MAYBE, utc(2026, 11, 9)), (Kind.ASK, FRIDAY_ASK))
-    for now in (local(BERLIN, 2026, 11, 23, 12), local(BERLIN, 2026, 11, 24, 23),
-                local(BERLIN, 2026, 11, 25, 9, 59)):
+    for now in (local(BERLIN, 2026, 11, 23, 12), local(BERLIN, 2026, 11, 24, 23, 59, 59)):
         assert stalls(deal, now, BERLIN) == [], now
-    back = stalls(deal, local(BERLIN, 2026, 11, 25, 10, 0), BERLIN)
-    assert back[0] == Stall("ask_unanswered", "asked for a decision Nov 20, no answer", "ask")
-    assert [s.rule for s in back] == ["ask_unanswered", "repeated_maybes"]
+    for now in (local(BERLIN, 2026, 11, 25, 0, 0), local(BERLIN, 2026, 11, 25, 9, 0)):
+        back = stalls(deal, now, BERLIN)
+        assert back[0] == Stall("ask_unanswered", "asked for a decision Nov 20, no answer", "ask")
+        assert [s.rule for s in back] == ["ask_unanswered", "repeated_maybes"]
+
+
+def test_a_late_ask_is_back_at_the_start_of_the_day_not_at_its_hour():
+    deal = build((Kind.ASK, local(BERLIN, 2026, 11, 20, 15, 0)))  # Friday 15:00
+    assert rules(deal, local(BERLIN, 2026, 11, 25, 9, 0), BERLIN) == ["ask_unanswered"]  # not at 15:00
+    assert rules(deal, local(BERLIN, 2026, 11, 24, 23, 0), BERLIN) == []
 
 
 def test_ask_pause_skips_holidays():
@@ -259,9 +267,10 @@ def test_ask_pause_skips_holidays():
 
 def test_ask_wait_is_configurable():
     deal = build((Kind.ASK, FRIDAY_ASK))
-    assert rules(deal, local(BERLIN, 2026, 11, 23, 10), BERLIN, th=Thresholds(ask_wait_working_days=1)) == [
-        "ask_unanswered"]
-    assert rules(deal, local(BERLIN, 2026, 11, 23, 9), BERLIN, th=Thresholds(ask_wait_working_days=1)) == []
+    one = Thresholds(ask_wait_working_days=1)
+    assert rules(deal, local(BERLIN, 2026, 11, 23, 0, 0), BERLIN, th=one) == ["ask_unanswered"]
+    assert rules(deal, local(BERLIN, 2026, 11, 22, 23, 59), BERLIN, th=one) == []
+    assert rules(deal, local(BERLIN, 2026, 11, 23, 0, 0), BERLIN) == []  # the default 3 still waits
 
 
 def test_an_answer_ends_the_ask():
@@ -466,7 +475,8 @@ def _reference(deal: Deal, now: datetime, tz: str, stats: RepStats, th: Threshol
     if (not deal.is_open or (deal.snoozed_until is not None and deal.snoozed_until > now)
             or (future and ago(last) < th.no_meeting_days)
             or (deal.asked_at is not None
-                and now < add_working_days(deal.asked_at, th.ask_wait_working_days, tz, holidays))):
+                and today < add_working_days(deal.asked_at, th.ask_wait_working_days, tz, holidays)
+                .astimezone(z).date())):
         return []
     found = set()
     if deal.asked_at is not None:
@@ -513,14 +523,54 @@ def test_stalls_agree_with_the_plain_reading(deal, shift, tz, holidays, median, 
        tz=st.sampled_from(["UTC", "Europe/Berlin", "America/Los_Angeles", "Pacific/Chatham", "Africa/Cairo"]),
        holidays=st.sets(st.integers(-20, 20), max_size=6), wait=st.integers(0, 12))
 def test_ask_pause_is_add_working_days(asked, shift, tz, holidays, wait):
-    """The digest's shortcuts for the ask pause (cached end dates, a bound on old asks) never change the answer."""
+    """The digest's shortcuts for the ask pause (cached end dates, a bound on old asks) never change the answer:
+    paused until the local day on which `add_working_days` lands begins."""
     asked_at = utc(2026, 3, 20, 12) + timedelta(hours=asked)
     now = asked_at + timedelta(hours=shift)
     days = {date(2026, 3, 20) + timedelta(days=h) for h in holidays}
     deal = build((Kind.ASK, asked_at), created=asked_at - DAY)
-    paused = now < add_working_days(asked_at, wait, tz, days)
+    z = ZoneInfo(tz)
+    paused = now.astimezone(z).date() < add_working_days(asked_at, wait, tz, days).astimezone(z).date()
     th = Thresholds(ask_wait_working_days=wait)
     assert ("ask_unanswered" not in rules(deal, now, tz, th=th, holidays=days)) is paused
+
+
+@settings(max_examples=200, deadline=None)
+@given(pipeline=pipelines(), tz=st.sampled_from(_ZONES), shift=st.integers(-24 * 3, 24 * 3),
+       median=st.none() | st.integers(1, 10**6).map(Decimal))
+def test_a_deal_row_is_judged_like_its_deal(pipeline, tz, shift, median):
+    """Storage streams DealRows for the morning plan: same stalls, same digest as the Deals they come from."""
+    now = NOW + timedelta(hours=shift)
+    stats = RepStats(median_amount=median, median_stage_days={"consensus": (10.0, 4)})
+    open_deals = [d for d in pipeline if d.is_open]
+    rows = [DealRow.of(d) for d in open_deals]
+    for deal, row in zip(open_deals, rows, strict=True):
+        assert stalls(row, now, tz, stats) == stalls(deal, now, tz, stats)
+    by_deals, by_rows = plan_digest(open_deals, now, tz, stats), plan_digest(rows, now, tz, stats)
+    assert (by_deals is None) == (by_rows is None)
+    if by_deals is not None:
+        assert [(ln.deal.id, ln.stalls, ln.age_days) for ln in by_rows.lines] == [
+            (ln.deal.id, ln.stalls, ln.age_days) for ln in by_deals.lines]
+        assert (by_rows.more, by_rows.opening) == (by_deals.more, by_deals.opening)
+
+
+def test_a_deal_row_is_an_open_deal():
+    with pytest.raises(ValueError):
+        DealRow.of(build((Kind.WON, NOW - DAY)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(tz=st.sampled_from(_ZONES + ["America/Havana", "America/Santiago", "Africa/Cairo", "Australia/Lord_Howe"]),
+       now_h=st.integers(-24 * 400, 24 * 400), at_h=st.integers(-24 * 900, 24 * 3), minute=st.integers(0, 59))
+def test_days_ago_by_cached_midnights_is_the_calendar(tz, now_h, at_h, minute):
+    """The judge counts days with a bisect over each zone's cached midnights: it must equal the dates."""
+    now = NOW + timedelta(hours=now_h)
+    at = now + timedelta(hours=at_h, minutes=minute)
+    z = ZoneInfo(tz)
+    judge = stalls_module._Judge(now, z, RepStats(), Thresholds(), ())
+    assert judge.days_ago(at) == (now.astimezone(z).date() - at.astimezone(z).date()).days
+    days = max(0, -at_h // 24)
+    assert (at < judge.cutoff(days)) is (judge.days_ago(at) >= days)
 
 
 def test_pure():
