@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-DOUBLE_CLICK = timedelta(seconds=10)
-
 from handlers.domain import refs
 from handlers.domain.model import Activity, Deal, Kind, Source, Status, new_deal
+
+DOUBLE_CLICK = timedelta(seconds=10)  # the same button again within this is a double click, logged once
 
 VERB_KIND = {"maybe": Kind.MAYBE, "touch": Kind.TOUCH, "meet": Kind.MEETING, "won": Kind.WON,
              "no": Kind.NO, "drop": Kind.DROP, "snooze": Kind.SNOOZE, "note": Kind.NOTE,
