@@ -7,7 +7,6 @@ with dana (U1, New York), ben (U2, Berlin) and priya (U3, Kolkata), and the bot.
 from __future__ import annotations
 
 import io
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +16,7 @@ from bot.slack_client import make_client
 from handlers.deal_log import DealLog
 from handlers.domain.model import Kind, Rep
 from handlers.leaderboard import run_boards, sweep_boards, sweep_kudos
+from tests.racing import race
 from tests.test_deal_command import texts
 
 
@@ -263,21 +263,7 @@ def test_exactly_once_under_a_race_of_two_posters(week_of_nov_16, fake, clock, s
     hosts = [(slack.app.services, slack.client), (other.services, other.client)]
     for week in range(3):
         clock.set(BOARD_TIME_NY + timedelta(days=7 * week))
-        start = threading.Barrier(len(hosts) * 2)
-        errors = []
-
-        def run(services, client, start=start, errors=errors):
-            try:
-                start.wait()
-                sweep_boards(services, client)
-            except Exception as e:  # surfaced below
-                errors.append(e)
-
-        threads = [threading.Thread(target=run, args=h) for h in hosts * 2]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
+        errors = race(sweep_boards, hosts * 2, timeout=30)
         assert errors == []
         assert len(posts(fake, "C1")) == week + 1
         assert len(posts(fake, "C2")) == week + 1

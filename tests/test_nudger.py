@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +27,7 @@ from handlers.domain.model import Activity, Deal, Kind, Rep, Status
 from handlers.nudger import run_digests, sweep_digests
 from storage import Store, upgrade
 from tests.harness import TEAM
+from tests.racing import race
 from tests.test_deal_command import texts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -231,20 +231,7 @@ def test_two_hosts_racing_send_each_digest_once(slack, fake, clock, store):
     hosts = [(slack.app.services, slack.client), (other.services, other.client)]
     for day in range(3):  # Mon, Tue, Wed at 15:00 UTC: everyone's digest is due (NY 10:00)
         clock.set(utc(2026, 11, 23, 15) + day * DAY)
-        start, errors = threading.Barrier(4), []
-
-        def run(services, client, start=start, errors=errors):
-            try:
-                start.wait()
-                sweep_digests(services, client)
-            except Exception as e:  # surfaced below
-                errors.append(e)
-
-        threads = [threading.Thread(target=run, args=h) for h in hosts * 2]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        errors = race(sweep_digests, hosts * 2)
         assert errors == []
         for user in ("U1", "U2", "U3"):
             assert len(digests(fake, user)) == day + 1, (day, user)
