@@ -143,11 +143,9 @@ def apply_proposal(ask: Ask, p: dict, deal_id: int) -> Reply:
         return log_on(ask, deal_id, Kind.NOTE, note or "met", headline=(
             "Logged your meeting with *{c}*. A meeting without a next meeting drifts toward a no: "
             "book the next one with *Next meeting* below."))
-    if kind is Kind.MAYBE and when is not None:
-        return log_on(ask, deal_id, Kind.MAYBE, note, when)  # "try after Jan 15": no nudges until then
     if kind in (Kind.ADDED, Kind.NOTE):
         return log_on(ask, deal_id, Kind.NOTE, note)
-    return log_on(ask, deal_id, kind, note, when)
+    return log_on(ask, deal_id, kind, note, when)  # a maybe's "try after Jan 15" snoozes until then
 
 
 def log_it(ack, body, respond, client, store, clock, reps, coach, settings):
