@@ -53,7 +53,9 @@ def _sqlite(url) -> Engine:
     def _begin(conn):
         # A deferred transaction that reads then writes fails at once with SQLITE_BUSY
         # instead of waiting; taking the write lock up front makes writers queue politely.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Store.read() transactions never write, so they take no lock and block nobody.
+        read_only = conn.get_execution_options().get("hardno_read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

@@ -147,6 +147,24 @@ def test_concurrent_writers_never_see_database_is_locked(store, clock):
         assert tx.deal("U1", deal.id).touch_count == 60  # no lost update
 
 
+def test_a_read_transaction_blocks_no_writer(store, clock):
+    """The morning plan reads for seconds; on SQLite that must not hold the write lock meanwhile (clicks,
+    claims and /deal go on), and on PostgreSQL the transaction is READ ONLY, so a write fails loudly."""
+    deal = _add(store, clock)
+    with store.read() as reading:
+        assert [d.id for d in reading.deals("U1")] == [deal.id]
+        with store.tx() as tx:  # with the write lock held by the reader this would wait, then fail
+            tx.record("U1", deal.id, Activity(Kind.TOUCH, clock.now(), "called"))
+        assert reading.count("deals") == 1
+    with store.tx() as tx:
+        assert tx.deal("U1", deal.id).touch_count == 1
+    if store.dialect == "postgresql":
+        import pytest
+        from sqlalchemy.exc import InternalError
+        with pytest.raises(InternalError, match="read-only transaction"), store.read() as reading:
+            reading.record("U1", deal.id, Activity(Kind.TOUCH, clock.now(), "not here"))
+
+
 def test_reps_and_channels_persist_settings(store, clock):
     from handlers.domain.model import ChannelSettings
     with store.tx() as tx:
