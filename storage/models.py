@@ -21,9 +21,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy import (
-    text as sql,
-)
+from sqlalchemy import text as sql  # `text` is also a column name in this module
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
