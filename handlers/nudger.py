@@ -57,6 +57,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, DatePicke
 
 from handlers import blocks as bk
 from handlers.actions import ask_from
+from handlers.coaching import deliverer, send_draft
 from handlers.commands import NOT_YOURS, Ask, Reply
 from handlers.domain.model import Deal, Kind, Rep, Source
 from handlers.domain.schedule import digest_due, local_day, zone
@@ -594,35 +595,63 @@ def _private(respond, text: str) -> None:
     respond(text=text, response_type="ephemeral", replace_original=False)
 
 
-def update_line(client, body, deal_id: int, status: str, *, keep_buttons: bool, head: str | None = None) -> bool:
+def update_line(client, store, body, deal_id: int, status: str, *, keep_buttons: bool,
+                head: str | None = None) -> bool:
     """Show what was done on the digest line of `deal_id`, in place (chat.update on the digest message).
 
-    The message is rebuilt from the blocks Slack sent with the click: the line's section gets `status`
-    (replacing an earlier status; `head` replaces the whole line), its buttons go unless `keep_buttons`;
-    every other block stays exactly as it was. False when the click carried no message to update."""
+    The line's section gets `status` (replacing an earlier status; `head` replaces the whole line), and its
+    buttons go unless `keep_buttons`; every other block stays as it was. Two quick clicks on different lines
+    both come with the message as it was before either: so each click's mark is stored on the digest's
+    delivery row and every update shows all the marks, and an update that may have overtaken a newer one is
+    sent again. False when the click carried no digest line to update."""
     message, container = body.get("message") or {}, body.get("container") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
     ts = container.get("message_ts") or message.get("ts")
     blocks = message.get("blocks")
-    if not (channel and ts and blocks):
+    if not (channel and ts and blocks) or not any(b.get("block_id") == f"dg:{deal_id}" for b in blocks):
         return False
-    rebuilt, found = [], False
+    user = (body.get("user") or {}).get("id") or ""
+    mark = {"status": status, "head": head, "keep_buttons": keep_buttons}
+    with store.tx() as tx:
+        marked = tx.mark_delivery(DIGEST, user, channel, ts, str(deal_id), mark)
+    version, marks = marked or (None, {str(deal_id): mark})
+    text = message.get("text") or "Your digest"
+    for _ in range(_MAX_RESENDS):
+        client.chat_update(channel=channel, ts=ts, text=text, blocks=_marked(blocks, marks))
+        if version is None:
+            break
+        with store.read() as tx:
+            latest, marks = tx.delivery_marks(DIGEST, user, channel, ts)
+        if latest == version:  # nobody marked the digest meanwhile: this update shows everything
+            break
+        version = latest  # a click landed meanwhile and its update may have reached Slack first: send all again
+    return True
+
+
+_MAX_RESENDS = 5  # each resend answers a click that came in meanwhile; that click sends its own update too
+
+
+def _marked(blocks: list[dict], marks: dict[str, dict]) -> list[dict]:
+    """The digest's blocks with every line mark applied (a mark is {status, head, keep_buttons})."""
+    out = []
     for block in blocks:
-        block_id = block.get("block_id")
-        if block_id == f"dg:{deal_id}" and block.get("type") == "section":
-            found = True
+        block_id = block.get("block_id") or ""
+        key = block_id[3:].removesuffix(":a") if block_id.startswith("dg:") else None
+        mark = marks.get(key) if key else None
+        if mark is None:
+            out.append(block)
+        elif block_id.endswith(":a"):
+            if mark["keep_buttons"]:
+                out.append(block)
+        elif block.get("type") == "section":
             kept = [ln for ln in ((block.get("text") or {}).get("text") or "").split("\n")
                     if not ln.startswith(_STATUS)]
-            text = "\n".join(([head] if head else kept) + [status])
-            block = {"type": "section", "block_id": block_id,
-                     "text": {"type": "mrkdwn", "text": clip(text, bk.MAX_SECTION)}}
-        elif block_id == f"dg:{deal_id}:a" and not keep_buttons:
-            continue
-        rebuilt.append(block)
-    if not found:
-        return False
-    client.chat_update(channel=channel, ts=ts, text=message.get("text") or "Your digest", blocks=rebuilt)
-    return True
+            text = "\n".join(([mark["head"]] if mark["head"] else kept) + [mark["status"]])
+            out.append({"type": "section", "block_id": block_id,
+                        "text": {"type": "mrkdwn", "text": clip(text, bk.MAX_SECTION)}})
+        else:
+            out.append(block)
+    return out
 
 
 def _ask(body, store, clock, reps, client, coach, settings) -> Ask:
@@ -646,7 +675,7 @@ def on_decision(ack, body, action, respond, client, store, clock, reps, coach, s
         status = "✅ *Won.* Congratulations! :tada:"
     else:
         status = "✅ *Closed out with a hard no.* A clear answer frees your time for buyers who decide."
-    if not update_line(client, body, deal.id, status, keep_buttons=False, head=head):
+    if not update_line(client, store, body, deal.id, status, keep_buttons=False, head=head):
         _private(respond, f"{head}\n{status}")
 
 
@@ -678,26 +707,12 @@ def on_snooze(ack, body, action, respond, client, store, clock, reps, coach, set
         status = f"✅ Already closed out ({bk.STATE_LABEL[deal.status]}); nothing to snooze."
     else:
         status = f"💤 Snoozed until {day:%a %b %-d}: back in that morning's digest if it still needs a decision."
-    if not update_line(client, body, deal.id, status, keep_buttons=False):
+    if not update_line(client, store, body, deal.id, status, keep_buttons=False):
         _private(respond, status)
 
 
 DRAFT_WORDS = {"ask": "a hard-no ask", "breakup": "a last-try message (it asks for a clear no too)",
                "meeting": "a meeting request"}
-COACH_COMING = ("The coach is coming: drafting from the digest isn't in this build yet. "
-                "Meanwhile, a clear and polite ask works: “If this isn't a priority, a no is completely fine.”")
-
-
-def _coaching():
-    """handlers.coaching when it offers `send_draft` and `deliverer` (built alongside this module)."""
-    try:
-        from handlers import coaching
-    except ImportError:  # pragma: no cover - a build without the coach
-        return None
-    ok = callable(getattr(coaching, "send_draft", None)) and callable(getattr(coaching, "deliverer", None))
-    return coaching if ok else None
-
-
 def on_draft(ack, body, action, respond, client, store, clock, reps, coach, settings):
     """Draft hard-no ask / Draft meeting request: the coach's draft arrives below the digest (it may take
     as long as the LLM does: after the ack), and the line says a draft is on its way."""
@@ -713,15 +728,11 @@ def on_draft(ack, body, action, respond, client, store, clock, reps, coach, sett
         _private(respond, NOT_YOURS)
         return
     if not deal.is_open:
-        update_line(client, body, deal.id, f"✅ Already closed out ({bk.STATE_LABEL[deal.status]}).",
+        update_line(client, store, body, deal.id, f"✅ Already closed out ({bk.STATE_LABEL[deal.status]}).",
                     keep_buttons=False)
         return
-    coaching = _coaching()
-    if coaching is None:
-        _private(respond, COACH_COMING)
-        return
-    update_line(client, body, deal.id, f"✍️ Drafting {DRAFT_WORDS[kind]}: it appears below.", keep_buttons=True)
-    coaching.send_draft(ask, deal.id, kind, coaching.deliverer(ask, respond))
+    update_line(client, store, body, deal.id, f"✍️ Drafting {DRAFT_WORDS[kind]}: it appears below.", keep_buttons=True)
+    send_draft(ask, deal.id, kind, deliverer(ask, respond))
 
 
 # ================================================================== /deal settings digest

@@ -161,6 +161,9 @@ class Delivery(Base):
     channel: Mapped[str | None] = mapped_column(String(32))
     ts: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
+    # What clicks have done to the posted message since ({"v": n, "lines": {key: mark}}): every chat.update
+    # shows all of it, whichever copy of the message the click came from.
+    marks: Mapped[dict | None] = mapped_column(JSON)
     __table_args__ = (UniqueConstraint("kind", "target", "period", name="uq_deliveries_key"),)
 
 

@@ -404,6 +404,30 @@ class Tx:
             t.Delivery.kind == kind, t.Delivery.target == target, t.Delivery.period == period)
             .values(state=state, sent_at=now, channel=channel, ts=ts, error=error))
 
+    def mark_delivery(self, kind: str, target: str, channel: str, ts: str, key: str,
+                      mark: dict) -> tuple[int, dict] | None:
+        """Record `mark` under `key` on the delivery of `target` posted as (channel, ts), replacing that key's
+        earlier mark; (version, every mark) after it, or None when no such delivery exists. Concurrent markers
+        queue on the row (FOR UPDATE on PostgreSQL, the write lock on SQLite), so none is lost."""
+        row = self.s.scalars(select(t.Delivery).where(
+            t.Delivery.kind == kind, t.Delivery.target == target, t.Delivery.channel == channel,
+            t.Delivery.ts == ts).with_for_update()).first()
+        if row is None:
+            return None
+        old = row.marks or {}
+        lines = {**(old.get("lines") or {}), key: mark}
+        version = int(old.get("v") or 0) + 1
+        row.marks = {"v": version, "lines": lines}
+        return version, lines
+
+    def delivery_marks(self, kind: str, target: str, channel: str, ts: str) -> tuple[int, dict] | None:
+        """(version, marks) of the delivery posted as (channel, ts), as `mark_delivery` left them."""
+        marks = self.s.scalar(select(t.Delivery.marks).where(
+            t.Delivery.kind == kind, t.Delivery.target == target, t.Delivery.channel == channel,
+            t.Delivery.ts == ts))
+        marks = marks or {}
+        return int(marks.get("v") or 0), marks.get("lines") or {}
+
     def delivery(self, kind: str, target: str, period: str) -> dict | None:
         """The delivery row as a dict (state, attempts, channel, ts, error, claimed_at, sent_at)."""
         row = self.s.scalars(select(t.Delivery).where(

@@ -555,6 +555,43 @@ def test_won_and_no_update_their_own_line_in_place(slack, fake, clock, store):
     assert [b["type"] for b in second["blocks"]].count("actions") == 0
 
 
+def marked_lines(update) -> dict[str, str]:
+    """{block_id: the line's status} for the lines a chat.update shows as done."""
+    last = {k: v.rsplit("\n", 1)[-1] for k, v in line_sections(update.params).items()}
+    return {k: v for k, v in last.items() if v.startswith(("✅", "💤", "✍️", "↩️"))}
+
+
+def test_two_clicks_on_the_same_old_copy_both_show(slack, fake, clock, store):
+    """Clicked quickly, both clicks come with the digest as it was before either: the second update must
+    still show the first click, not only its own."""
+    message, deal = open_digest(slack, fake, clock, store)
+    acme, globex = f"dg:{deal['Acme Corp']}", f"dg:{deal['Globex']}"
+    click(slack, message, acme + ":a", "digest:won")
+    fake.wait_for("chat.update")
+    click(slack, message, globex + ":a", "digest:snooze")  # the original copy, without the Won on it
+    second = fake.wait_for("chat.update", count=2)[1]
+    assert marked_lines(second) == {acme: "✅ *Won.* Congratulations! :tada:",
+                                    globex: "💤 Snoozed until Mon Nov 30: back in that morning's digest if it "
+                                            "still needs a decision."}
+    assert [b["block_id"] for b in second.params["blocks"] if b["type"] == "actions"] == []
+
+
+def test_an_update_overtaken_by_a_newer_one_is_sent_again(slack, fake, clock, store):
+    """The first click's chat.update is held up (429, Retry-After) while a second click's update goes
+    through: the first, landing last with only its own mark, is followed by one showing both."""
+    message, deal = open_digest(slack, fake, clock, store)
+    acme, globex = f"dg:{deal['Acme Corp']}", f"dg:{deal['Globex']}"
+    fake.fail("chat.update", 429, retry_after=2)
+    click(slack, message, acme + ":a", "digest:won")
+    fake.wait_for("chat.update")  # refused: the first click's listener waits out the Retry-After
+    click(slack, message, globex + ":a", "digest:no")
+    slack.settle()
+    done = [c for c in fake.calls_to("chat.update") if c.ok]
+    both = {acme: "✅ *Won.* Congratulations! :tada:",
+            globex: "✅ *Closed out with a hard no.* A clear answer frees your time for buyers who decide."}
+    assert [marked_lines(c) for c in done] == [both, {acme: both[acme]}, both]
+
+
 def test_snooze_a_week_or_until_a_date(slack, fake, clock, store):
     message, deal = open_digest(slack, fake, clock, store)
     acme, globex = f"dg:{deal['Acme Corp']}", f"dg:{deal['Globex']}"
