@@ -10,15 +10,12 @@ from slack_sdk import WebClient
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.failures import Guarded, report_failure
 from handlers import register
 from handlers.reps import RepDirectory
 from storage import Store
 
 log = logging.getLogger("hardno")
-
-SORRY = ("Sorry, something went wrong on my side and that didn't go through. "
-         "Nothing you logged before is lost; please try again in a moment.")
-
 
 @dataclass
 class Services:
@@ -70,19 +67,9 @@ def create_app(settings: Settings, store: Store, clock: Clock, client: WebClient
         next()
 
     @app.error
-    def on_error(error, body, respond, client, logger):
-        user = (body.get("user") or {}).get("id") or body.get("user_id") or (body.get("event") or {}).get("user")
-        logger.exception("listener failed: type=%s user=%s command=%s action=%s", body.get("type"), user,
-                         body.get("command"), [a.get("action_id") for a in body.get("actions", [])],
-                         exc_info=error)
-        try:
-            if body.get("response_url") or body.get("response_urls"):
-                respond(text=SORRY, response_type="ephemeral", replace_original=False)
-            elif user:
-                client.chat_postMessage(channel=user, text=SORRY)
-        except Exception:  # the reply itself failed: the log line above is what remains
-            logger.exception("could not tell user %s about the failure", user)
+    def on_error(error, body, respond, client):
+        report_failure(error, body, respond, client)  # outside listeners; theirs are caught by Guarded
 
-    register(app)
+    register(Guarded(app))
     app.services = services  # the scheduler and CLI reuse them
     return app
