@@ -138,7 +138,7 @@ def plan_digests(store, due: Sequence[Due], now: datetime, *,
             team = d.rep.team_id
             if team not in thresholds:
                 thresholds[team] = Thresholds.from_overrides(overrides.get(team))
-            usual = RepStats(median_amount=amounts.get(owner), median_stage_days=stages.get(owner, {}))
+            usual = RepStats(median_amounts=amounts.get(owner, {}), median_stage_days=stages.get(owner, {}))
             yield d, plan_digest(deals, now, d.rep.tz, usual, thresholds[team], limit)
     for owner, d in by_owner.items():
         if owner not in seen:

@@ -114,8 +114,8 @@ class Deal(Base):
     __table_args__ = (
         Index("ix_deals_owner_status", "owner_id", "status"),
         Index("ix_deals_status_closed_at", "status", "closed_at"),
-        # The nudger's median deal size per rep: an index-ordered GROUP BY, no sort of every deal.
-        Index("ix_deals_owner_amount", "owner_id", "amount",
+        # The nudger's median deal size per rep and currency: an index-ordered GROUP BY, no sort of every deal.
+        Index("ix_deals_owner_amount", "owner_id", "currency", "amount",
               postgresql_where=sql("amount IS NOT NULL"), sqlite_where=sql("amount IS NOT NULL")),
     )
 

@@ -349,14 +349,18 @@ class Tx:
         finally:
             cur.close()
 
-    def median_amounts(self, owners: Iterable[str] | None) -> dict[str, Decimal]:
-        """{rep: the median amount of all their deals with an amount} (numbers only, currencies aside)."""
-        q = select(t.Deal.owner_id.label("owner"), t.Deal.amount.label("v")).where(t.Deal.amount.is_not(None))
+    def median_amounts(self, owners: Iterable[str] | None) -> dict[str, dict[str | None, Decimal]]:
+        """{rep: {currency (None: none given): the median amount of their deals in it}}, over all their deals
+        with an amount, open or closed."""
+        q = (select(t.Deal.owner_id.label("owner"), t.Deal.currency.label("currency"), t.Deal.amount.label("v"))
+             .where(t.Deal.amount.is_not(None)))
         if owners is not None:
             q = q.where(self._among(t.Deal.owner_id, owners))
+        found: dict[str, dict[str | None, Decimal]] = {}
         # Grouped in the database's own order, the order of ix_deals_owner_amount: no sort of every deal.
-        return {owner: Decimal(str(round(float(v), 2)))
-                for owner, v, _n in self._medians(q.subquery(), ["owner"], bytewise=False)}
+        for owner, currency, v, _n in self._medians(q.subquery(), ["owner", "currency"], bytewise=False):
+            found.setdefault(owner, {})[currency] = Decimal(str(round(float(v), 2)))
+        return found
 
     def median_stage_days(self, owners: Iterable[str] | None) -> dict[str, dict[str, tuple[float, int]]]:
         """{rep: {stage: (median days spent in it, how many stints)}} over the stints that ended: a stage

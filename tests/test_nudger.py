@@ -792,9 +792,10 @@ def test_the_reps_usual_amounts_and_stage_times(store):
     registered median aggregate on SQLite."""
     t0 = utc(2026, 9, 1, 12)
 
-    def add(owner, amount=None, stage=None):
+    def add(owner, amount=None, stage=None, currency=None):
         log = DealLog(store, Clock.frozen_at(t0))
-        return log.add(owner, TEAM, f"{owner}-{amount}-{stage}", amount=amount and Decimal(amount), stage=stage).id
+        return log.add(owner, TEAM, f"{owner}-{amount}-{stage}", amount=amount and Decimal(amount), stage=stage,
+                       currency=currency).id
 
     def act(owner, deal_id, kind, days, text=""):
         with store.tx() as tx:
@@ -802,6 +803,8 @@ def test_the_reps_usual_amounts_and_stage_times(store):
 
     for a in (10, 20, 30, 40):
         add("U1", a)
+    for a in (800, 900, 1000):  # the same rep's euro deals have a median of their own
+        add("U1", a, currency="EUR")
     for a in (5, 7, 100):
         add("U2", a)
     add("U2")  # no amount: not counted
@@ -814,8 +817,9 @@ def test_the_reps_usual_amounts_and_stage_times(store):
     act("U1", c, Kind.STAGE, 2, "consensus")
     act("U1", c, Kind.WON, 6)
     with store.tx() as tx:
-        assert tx.median_amounts(None) == {"U1": Decimal("25.00"), "U2": Decimal("7.00")}
-        assert tx.median_amounts(["U2"]) == {"U2": Decimal("7.00")}
+        assert tx.median_amounts(None) == {"U1": {None: Decimal("25.00"), "EUR": Decimal("900.00")},
+                                           "U2": {None: Decimal("7.00")}}
+        assert tx.median_amounts(["U2"]) == {"U2": {None: Decimal("7.00")}}
         stages = tx.median_stage_days(None)
         assert stages == {"U1": {"consensus": (7.0, 2), "explore": (30.0, 1)}}  # consensus: 10 and 4 days
         assert tx.median_stage_days(["U2"]) == {}

@@ -131,7 +131,9 @@ class Thresholds:
 class RepStats:
     """The rep's own history, to judge a deal against what is usual for them."""
 
-    median_amount: Decimal | None = None
+    # currency (None: the deals with no currency given) -> the median amount of the rep's deals in it. A deal
+    # is compared with its own currency's median only: amounts are never converted.
+    median_amounts: Mapping[str | None, Decimal] = field(default_factory=dict)
     median_stage_days: Mapping[str, tuple[float, int]] = field(default_factory=dict)  # stage -> (median, samples)
 
 
@@ -246,10 +248,11 @@ class _Judge:
             return None  # the ball is in the prospect's court
         found: list[str] = []
         since: list[datetime] = []  # when each finding started waiting; the earliest ranks the deal
-        if (deal.touch_count >= th.effort_touches and deal.amount is not None
-                and self.stats.median_amount is not None and deal.amount < self.stats.median_amount):
-            found.append(EFFORT_BEYOND_VALUE)
-            since.append(deal.created_at)
+        if deal.touch_count >= th.effort_touches and deal.amount is not None:
+            usual = self.stats.median_amounts.get(deal.currency)  # like with like: never across currencies
+            if usual is not None and deal.amount < usual:
+                found.append(EFFORT_BEYOND_VALUE)
+                since.append(deal.created_at)
         if deal.touches_since_answer >= th.silence_touches:
             found.append(SILENCE)
             since.append(deal.last_answer_at or deal.created_at)

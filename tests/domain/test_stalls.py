@@ -210,12 +210,12 @@ def test_stuck_in_stage_reason():
 @pytest.mark.parametrize(("touches", "fires"), [(7, False), (8, True), (9, True)])
 def test_effort_beyond_value_threshold(touches, fires):
     deal = build(*[(Kind.TOUCH, NOW - (touches - i) * DAY) for i in range(touches)], amount=Decimal(500))
-    assert ("effort_beyond_value" in rules(deal, stats=RepStats(median_amount=Decimal(1000)))) is fires
+    assert ("effort_beyond_value" in rules(deal, stats=RepStats(median_amounts={None: Decimal(1000)}))) is fires
 
 
 def test_effort_beyond_value_needs_a_known_smaller_amount():
     touches = [(Kind.TOUCH, NOW - (12 - i) * DAY) for i in range(12)]
-    median = RepStats(median_amount=Decimal(1000))
+    median = RepStats(median_amounts={None: Decimal(1000)})
     assert "effort_beyond_value" not in rules(build(*touches, amount=Decimal(1000)), stats=median)
     assert "effort_beyond_value" not in rules(build(*touches), stats=median)  # amount unknown
     assert "effort_beyond_value" not in rules(build(*touches, amount=Decimal(10)))  # median unknown
@@ -226,11 +226,22 @@ def test_effort_beyond_value_needs_a_known_smaller_amount():
     assert got[0].reason == "12 tries for a deal below your usual size: consider taking the no"
 
 
+def test_effort_compares_a_deal_with_its_own_currencys_median():
+    touches = [(Kind.TOUCH, NOW - (12 - i) * DAY) for i in range(12)]
+    stats = RepStats(median_amounts={"USD": Decimal(20000), "JPY": Decimal(900000)})
+    assert "effort_beyond_value" in rules(build(*touches, amount=Decimal(5000), currency="USD"), stats=stats)
+    # ¥1,000,000 is above the usual yen deal, though the number is far above the dollar median too
+    assert "effort_beyond_value" not in rules(build(*touches, amount=Decimal(1000000), currency="JPY"), stats=stats)
+    assert "effort_beyond_value" in rules(build(*touches, amount=Decimal(500000), currency="JPY"), stats=stats)
+    # no euro deals to judge by: no verdict, rather than a comparison with dollars
+    assert "effort_beyond_value" not in rules(build(*touches, amount=Decimal(1), currency="EUR"), stats=stats)
+
+
 def test_effort_counts_every_touch_not_only_the_unanswered_run():
     acts = [(Kind.TOUCH, NOW - (20 - i) * DAY) for i in range(6)]
     acts += [(Kind.MAYBE, NOW - 10 * DAY)] + [(Kind.TOUCH, NOW - (5 - i) * DAY) for i in range(2)]
     deal = build(*acts, amount=Decimal(5))
-    assert rules(deal, stats=RepStats(median_amount=Decimal(10))) == ["effort_beyond_value"]
+    assert rules(deal, stats=RepStats(median_amounts={None: Decimal(10)})) == ["effort_beyond_value"]
 
 
 # --------------------------------------------------------------- the decision ask
@@ -289,7 +300,7 @@ def _stuck_everywhere(*more: tuple) -> Deal:
     return build(*acts, *more, amount=Decimal(1))
 
 
-STATS = RepStats(median_amount=Decimal(100))
+STATS = RepStats(median_amounts={None: Decimal(100)})
 
 
 def test_the_control_deal_is_stuck():
@@ -440,7 +451,7 @@ _ZONES = ["UTC", "Asia/Kolkata", "Pacific/Chatham", "America/Los_Angeles", "Euro
 @given(pipeline=pipelines(), limit=st.integers(0, 12), tz=st.sampled_from(_ZONES),
        median=st.none() | st.integers(1, 10**6).map(Decimal))
 def test_digest_properties(pipeline, limit, tz, median):
-    stats = RepStats(median_amount=median, median_stage_days={"consensus": (10.0, 4)})
+    stats = RepStats(median_amounts={} if median is None else {None: median}, median_stage_days={"consensus": (10.0, 4)})
     digest = plan_digest(pipeline, NOW, tz, stats, limit=limit)
     stuck = [d for d in pipeline if stalls(d, NOW, tz, stats)]
     if not stuck:
@@ -495,8 +506,8 @@ def _reference(deal: Deal, now: datetime, tz: str, stats: RepStats, th: Threshol
         allowed = th.stage_factor * median if median is not None and samples >= 3 else th.stage_default_days
         if ago(deal.stage_since) > allowed:
             found.add("stuck_in_stage")
-    if (deal.touch_count >= th.effort_touches and deal.amount is not None and stats.median_amount is not None
-            and deal.amount < stats.median_amount):
+    usual = stats.median_amounts.get(deal.currency)
+    if deal.touch_count >= th.effort_touches and deal.amount is not None and usual is not None and deal.amount < usual:
         found.add("effort_beyond_value")
     order = ["effort_beyond_value", "silence", "ask_unanswered", "repeated_maybes", "meeting_passed",
              "no_next_meeting", "stuck_in_stage"]
@@ -512,7 +523,7 @@ def _reference(deal: Deal, now: datetime, tz: str, stats: RepStats, th: Threshol
 def test_stalls_agree_with_the_plain_reading(deal, shift, tz, holidays, median, stage_median, wait, no_meeting):
     now = NOW + timedelta(hours=shift)
     days = {now.date() + timedelta(days=h) for h in holidays}
-    stats = RepStats(median_amount=median, median_stage_days={"consensus": (stage_median, 3)})
+    stats = RepStats(median_amounts={} if median is None else {None: median}, median_stage_days={"consensus": (stage_median, 3)})
     th = Thresholds(ask_wait_working_days=wait, no_meeting_days=no_meeting)
     got = stalls(deal, now, tz, stats, th, days)
     assert [s.rule for s in got] == _reference(deal, now, tz, stats, th, days)
@@ -541,7 +552,7 @@ def test_ask_pause_is_add_working_days(asked, shift, tz, holidays, wait):
 def test_a_deal_row_is_judged_like_its_deal(pipeline, tz, shift, median):
     """Storage streams DealRows for the morning plan: same stalls, same digest as the Deals they come from."""
     now = NOW + timedelta(hours=shift)
-    stats = RepStats(median_amount=median, median_stage_days={"consensus": (10.0, 4)})
+    stats = RepStats(median_amounts={} if median is None else {None: median}, median_stage_days={"consensus": (10.0, 4)})
     open_deals = [d for d in pipeline if d.is_open]
     rows = [DealRow.of(d) for d in open_deals]
     for deal, row in zip(open_deals, rows, strict=True):

@@ -1,4 +1,4 @@
-"""indexes for the nudger's medians: stage changes, and deal amounts per rep
+"""indexes for the nudger's medians: stage changes, and deal amounts per rep and currency
 
 Revision ID: 0002
 Revises: 0001
@@ -15,7 +15,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('deals', schema=None) as batch_op:
-        batch_op.create_index('ix_deals_owner_amount', ['owner_id', 'amount'], unique=False,
+        batch_op.create_index('ix_deals_owner_amount', ['owner_id', 'currency', 'amount'], unique=False,
                               postgresql_where=sa.text('amount IS NOT NULL'),
                               sqlite_where=sa.text('amount IS NOT NULL'))
     with op.batch_alter_table('activities', schema=None) as batch_op:
