@@ -81,7 +81,7 @@ DIGEST = "digest"  # delivery kind
 LOCK = "digest-sweep"
 LINES = 10  # at most this many deals in one digest
 MAX_OWNER_FILTER = 1000  # due reps beyond which planning reads everyone's rows and skips the others
-# Rows read ahead (about 1 KB each) while the medians are still being worked out in the database: reading
+# Rows read ahead (about 1.7 KB each, so at most ~170 MB) while the medians are still being worked out in the database: reading
 # the scan is the planning's biggest cost, and this lets it overlap theirs instead of waiting for them.
 READ_AHEAD = 100_000
 REFRESH_BUDGET = 100  # users.info calls a run may make to refresh stale zones
@@ -621,10 +621,10 @@ def update_line(client, store, body, deal_id: int, status: str, *, keep_buttons:
         if version is None:
             break
         with store.read() as tx:
-            latest, marks = tx.delivery_marks(DIGEST, user, channel, ts)
-        if latest == version:  # nobody marked the digest meanwhile: this update shows everything
+            latest = tx.delivery_marks(DIGEST, user, channel, ts)
+        if latest is None or latest[0] == version:  # nobody marked the digest meanwhile: this shows everything
             break
-        version = latest  # a click landed meanwhile and its update may have reached Slack first: send all again
+        version, marks = latest  # a click landed meanwhile and its update may have reached Slack first: resend
     return True
 
 
@@ -713,6 +713,8 @@ def on_snooze(ack, body, action, respond, client, store, clock, reps, coach, set
 
 DRAFT_WORDS = {"ask": "a hard-no ask", "breakup": "a last-try message (it asks for a clear no too)",
                "meeting": "a meeting request"}
+
+
 def on_draft(ack, body, action, respond, client, store, clock, reps, coach, settings):
     """Draft hard-no ask / Draft meeting request: the coach's draft arrives below the digest (it may take
     as long as the LLM does: after the ack), and the line says a draft is on its way."""

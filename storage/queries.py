@@ -413,9 +413,8 @@ class Tx:
         """Record `mark` under `key` on the delivery of `target` posted as (channel, ts), replacing that key's
         earlier mark; (version, every mark) after it, or None when no such delivery exists. Concurrent markers
         queue on the row (FOR UPDATE on PostgreSQL, the write lock on SQLite), so none is lost."""
-        row = self.s.scalars(select(t.Delivery).where(
-            t.Delivery.kind == kind, t.Delivery.target == target, t.Delivery.channel == channel,
-            t.Delivery.ts == ts).with_for_update()).first()
+        row = self.s.scalars(select(t.Delivery).where(*_posted_as(kind, target, channel, ts))
+                             .with_for_update()).first()
         if row is None:
             return None
         old = row.marks or {}
@@ -425,11 +424,12 @@ class Tx:
         return version, lines
 
     def delivery_marks(self, kind: str, target: str, channel: str, ts: str) -> tuple[int, dict] | None:
-        """(version, marks) of the delivery posted as (channel, ts), as `mark_delivery` left them."""
-        marks = self.s.scalar(select(t.Delivery.marks).where(
-            t.Delivery.kind == kind, t.Delivery.target == target, t.Delivery.channel == channel,
-            t.Delivery.ts == ts))
-        marks = marks or {}
+        """(version, marks) of the delivery posted as (channel, ts), as `mark_delivery` left them; None when
+        there is no such delivery."""
+        row = self.s.execute(select(t.Delivery.marks).where(*_posted_as(kind, target, channel, ts))).first()
+        if row is None:
+            return None
+        marks = row.marks or {}
         return int(marks.get("v") or 0), marks.get("lines") or {}
 
     def delivery(self, kind: str, target: str, period: str) -> dict | None:
@@ -505,6 +505,12 @@ class _Median:
         if not n:
             return None
         return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+def _posted_as(kind: str, target: str, channel: str, ts: str) -> tuple:
+    """The delivery of `target` whose message is (channel, ts)."""
+    d = t.Delivery
+    return d.kind == kind, d.target == target, d.channel == channel, d.ts == ts
+
 
 def _to(cls, row, fields):
     return cls(**{f: getattr(row, f) for f in fields})
