@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import queue
+import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import get_type_hints
@@ -318,10 +320,10 @@ class Tx:
                    "AND (snoozed_until IS NULL OR snoozed_until <= %(now)s)"
                    + ("" if owner_list is None else " AND owner_id = ANY(%(owners)s)")
                    + ' ORDER BY owner_id COLLATE "C", id')
-            with raw.cursor(name="hardno_digest_scan") as cur:
+            with raw.cursor(name="hardno_digest_scan", binary=True) as cur:
                 cur.itersize = batch
                 cur.execute(sql, {"now": now, "owners": owner_list})
-                while rows := cur.fetchmany(batch):
+                for rows in _fetched_ahead(lambda: cur.fetchmany(batch)):
                     yield from map(make, rows)
             return
         # SQLite: times are naive UTC text (see models.UTCDateTime), amounts REAL.
@@ -505,6 +507,38 @@ class _Median:
         if not n:
             return None
         return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+def _fetched_ahead(fetch, depth: int = 2) -> Iterator[list]:
+    """The batches `fetch()` returns, until an empty one, each fetched while the caller works on the one
+    before: a thread waits for the server (I/O, without the GIL) so the caller need not. At most `depth`
+    batches wait, so memory stays bounded. Nothing else may use the connection until this is done."""
+    ready: queue.Queue = queue.Queue(depth)
+    done = threading.Event()
+
+    def produce() -> None:
+        try:
+            while not done.is_set():
+                rows = fetch()
+                ready.put(rows)
+                if not rows:
+                    return
+        except BaseException as e:  # handed to the caller, who raises it
+            ready.put(e)
+
+    worker = threading.Thread(target=produce, name="digest-scan", daemon=True)
+    worker.start()
+    try:
+        while (rows := ready.get()):
+            if isinstance(rows, BaseException):
+                raise rows
+            yield rows
+    finally:  # also when the caller stops early: let the fetcher finish before the cursor closes
+        done.set()
+        while worker.is_alive():
+            with suppress(queue.Empty):
+                ready.get(timeout=0.05)
+        worker.join()
+
 
 def _posted_as(kind: str, target: str, channel: str, ts: str) -> tuple:
     """The delivery of `target` whose message is (channel, ts)."""

@@ -844,6 +844,21 @@ def test_the_scan_streams_open_unsnoozed_deals_grouped_by_owner(store, clock):
     assert row == rows[0]._make(getattr(deal_of(store, "U1", row.id), f) for f in row._fields)
 
 
+def test_the_scan_in_small_batches_and_stopped_early(store, clock):
+    """Batches are fetched one ahead (in a thread on PostgreSQL): every row still comes once, in order, and a
+    reader that stops early leaves the transaction usable and no fetcher behind."""
+    import threading
+    log = DealLog(store, clock)
+    ids = [log.add("U1", TEAM, f"Co {i}").id for i in range(7)]
+    with store.read() as tx:
+        assert [r.id for r in tx.open_deals_for_digest(None, clock.now(), batch=2)] == ids
+        rows = tx.open_deals_for_digest(None, clock.now(), batch=2)
+        assert next(rows).id == ids[0]
+        rows.close()
+        assert tx.count("deals") == 7
+    assert not [t for t in threading.enumerate() if t.name == "digest-scan"]
+
+
 def test_the_reps_own_history_sets_the_bar(slack, fake, clock, store):
     """Stuck in stage against dana's usual time in it, and effort beyond a deal's worth against her usual
     size: both read from her other deals by the planning aggregates, through the sweep."""

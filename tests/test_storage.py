@@ -183,3 +183,23 @@ def test_upgrade_is_idempotent(store):
     upgrade(store.engine)  # already at head: a second run changes nothing and does not fail
     with store.tx() as tx:
         assert tx.count("deals") == 0
+
+
+def test_a_failed_fetch_reaches_the_reader_after_the_rows_before_it():
+    """The scan's read-ahead thread hands a failure (a dropped connection, say) to the reader, in order."""
+    import pytest
+
+    from storage.queries import _fetched_ahead
+    batches = iter([[1, 2], [3]])
+
+    def fetch():
+        batch = next(batches, None)
+        if batch is None:
+            raise ConnectionError("server closed the connection")
+        return batch
+
+    got = []
+    with pytest.raises(ConnectionError, match="server closed"):
+        for batch in _fetched_ahead(fetch):
+            got += batch
+    assert got == [1, 2, 3]
