@@ -321,7 +321,6 @@ class Tx:
                    + ("" if owner_list is None else " AND owner_id = ANY(%(owners)s)")
                    + ' ORDER BY owner_id COLLATE "C", id')
             with raw.cursor(name="hardno_digest_scan", binary=True) as cur:
-                cur.itersize = batch
                 cur.execute(sql, {"now": now, "owners": owner_list})
                 for rows in _fetched_ahead(lambda: cur.fetchmany(batch)):
                     yield from map(make, rows)
