@@ -86,6 +86,18 @@ class _Inflight:
             return self._cond.wait_for(lambda: self._running <= 0, timeout)
 
 
+def bolt_listener_executor(app) -> Executor:
+    """Bolt's listener thread pool (a private attribute). Without it nothing could tell when the app is
+    done, and every "nothing was posted" check would pass by not waiting: so a Bolt that moved it fails
+    here, loudly, instead."""
+    runner = getattr(app, "_listener_runner", None)
+    executor = getattr(runner, "listener_executor", None)
+    if executor is None or not callable(getattr(executor, "submit", None)):
+        raise RuntimeError("slack_bolt's App._listener_runner.listener_executor is gone (Bolt changed its "
+                           "internals): SlackDriver.settle() can't wait for listeners; update bot/driver.py")
+    return executor
+
+
 class SlackDriver:
     """The real app behind its HTTP runner, and the requests Slack would send it.
 
@@ -100,12 +112,7 @@ class SlackDriver:
         self.client = make_client("xoxb-test", fake.api_url)
         self.app = create_app(self.settings, store, clock, self.client, coach=coach)
         self._inflight = _Inflight()
-        self._tracking = False
-        runner = getattr(self.app, "_listener_runner", None)  # Bolt's thread runner: see _Inflight
-        executor = getattr(runner, "listener_executor", None)
-        if executor is not None and callable(getattr(executor, "submit", None)):
-            self._inflight.wrap(executor)
-            self._tracking = True
+        self._inflight.wrap(bolt_listener_executor(self.app))
         self.runner = HttpRunner(self.app, store.ping, port=0, threads=threads).start_in_background()
         self.verifier = SignatureVerifier(SECRET)
 
@@ -114,9 +121,8 @@ class SlackDriver:
         self.runner.stop()
 
     def settle(self, timeout: float = 30) -> bool:
-        """Wait until every listener the app started has finished (True), or `timeout` passed (False).
-        Without access to Bolt's executor this returns True at once: wait on the fake's calls instead."""
-        return self._inflight.wait_idle(timeout) if self._tracking else True
+        """Wait until every listener the app started has finished (True), or `timeout` passed (False)."""
+        return self._inflight.wait_idle(timeout)
 
     # -- raw signed requests -------------------------------------------------
     def post(self, body: str, content_type: str, *, headers: dict | None = None, sign: bool = True,

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -16,7 +18,7 @@ log = logging.getLogger("hardno")
 @dataclass(frozen=True)
 class Job:
     name: str
-    run: callable  # run(services, client)
+    run: Callable[[Any, Any], object]  # run(services, client)
     every: timedelta
 
 
@@ -39,12 +41,22 @@ def housekeeping(services, client) -> None:
         tx.forget_events_before(services.clock.now() - timedelta(days=7))
 
 
-def _guarded(job: Job, services, client):
-    def run():
-        try:
-            job.run(services, client)
-        except Exception:  # a failing sweep must not kill the scheduler; the next one retries
-            log.exception("scheduled job %s failed", job.name)
+def run_job(job: Job, services, client) -> bool:
+    """Run one job as the scheduler does; a failure is one line (the traceback at DEBUG), never raised:
+    a failing sweep must not kill the scheduler, and the next run retries."""
+    try:
+        job.run(services, client)
+        return True
+    except Exception as e:
+        log.error("scheduled job %s failed: %s: %s (the next run retries)", job.name, type(e).__name__,
+                  str(e).splitlines()[0] if str(e) else "")
+        log.debug("scheduled job %s failed", job.name, exc_info=True)
+        return False
+
+
+def _guarded(job: Job, services, client) -> Callable[[], None]:
+    def run() -> None:
+        run_job(job, services, client)
     return run
 
 

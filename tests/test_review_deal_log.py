@@ -198,6 +198,6 @@ def test_no_path_reaches_another_reps_deal(slack, store, fake):
     [opened] = fake.wait_for("views.open")
     options = blocks_by_id(opened.params["view"])["deal"]["element"]["options"]
     assert [o["value"] for o in options] == [str(deals_of(store, "U1")[0].id)]  # only their own deal
-    slack.deal("list", user="U1")  # everything before it has been handled
+    assert slack.settle(10)  # every listener started so far has finished
     after = next(d for d in deals_of(store, "U2") if d.id == theirs.id)
     assert after == theirs

@@ -12,7 +12,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -97,15 +97,15 @@ def test_add_shows_the_card_with_numbered_buttons_and_saves_in_the_sandbox_db(tm
 
 
 def test_a_chat_line_is_a_proposal_until_a_click_logs_it(tmp_path):
-    s = run_try(tmp_path, "/deal add Globex $40k\nGlobex said send me info\n:click 1\n:click won\n")
+    s = run_try(tmp_path, "/deal add Globex $40k\nGlobex said send me info\n:click 8\n:click won\n")
     proposal = s.after("Globex said send me info")
     assert "── hardno · DM with you ──" in proposal
     assert "Here's what I understood" in proposal and "Maybe on Globex" in proposal
-    assert "[1] Log it  [2] Edit  [3] Ignore" in proposal
-    logged = s.after(":click 1")
+    assert "[8] Log it  [9] Edit  [10] Ignore" in proposal  # the card above has [1] to [7]
+    logged = s.after(":click 8")
     assert "DM with you · updated" in logged and "maybe number 1" in logged
     won = s.after(":click won")  # by label, on the card that replaced the proposal
-    assert "Globex is won" in won and "[1] Reopen" in won
+    assert "Globex is won" in won and "[18] Reopen" in won  # a new button, a new number
     deal = s.deals()["Globex"]
     assert deal.maybe_count == 1 and deal.status is Status.WON
 
@@ -136,13 +136,15 @@ def test_next_meeting_button_opens_a_modal_with_a_date_phrase(tmp_path):
 
 
 def test_digest_after_moving_the_clock(tmp_path):
+    # 7:00 in a week: before the digest hour, so the scheduler's own digest hasn't come yet
+    later = f"{(datetime.now(ZoneInfo('America/New_York')) + timedelta(days=8)):%Y-%m-%d} 07:00"
     script = ("/deal add Acme Corp $12k\n/deal maybe acme send me info\n/deal maybe acme not now\n"
-              ":time +8d\n:digest\n:digest\n:time +1d\n:digest\n:click snooze until\nin 3 weeks\n:digest\n")
+              f":time {later}\n:digest\n:digest\n:time +1d\n:digest\n:click snooze until\nin 3 weeks\n:digest\n")
     s = run_try(tmp_path, script)
-    assert "It is now" in s.after(":time +8d")
+    assert "It is now" in s.after(f":time {later}")
     digest = s.after(":digest")
     assert "── hardno · DM with you ──" in digest and "Acme Corp" in digest
-    assert "[1]" in digest  # with buttons
+    assert "[22] Draft hard-no ask" in digest  # with buttons, numbered after the three cards' [1] to [21]
     assert "No digest for you" in s.after(":digest", 1)  # one per local day
     again = s.after(":digest", 2)  # the next day, again
     assert "Acme Corp" in again and re.search(r"\[\d+\] Snooze until… \(a date\)", again)
@@ -187,7 +189,7 @@ def test_coach_draft_arrives_by_response_url_and_logs_as_sent(tmp_path):
     draft = s.after("/deal coach acme")
     assert "only visible to you" in draft
     assert "Draft for Acme Corp" in draft and "Hi Jo" in draft and "Alex" in draft  # signed with your name
-    assert "[1] Log as sent" in draft
+    assert "[15] Log as sent" in draft
     logged = s.after(":click log as sent")
     assert "updated" in logged and "Logged" in logged
     assert s.deals()["Acme Corp"].touch_count == 1  # the sent draft is an attempt awaiting an answer
@@ -445,3 +447,137 @@ def test_settle_waits_until_the_app_has_answered(slack, fake):
     assert r.status == 200
     assert slack.settle(10) is True
     assert len(fake.calls_to("response_url")) == before + 1  # no waiting on the fake needed
+
+
+# -- button numbers, the README's walkthrough, time, Ctrl-C ---------------------------------------------------
+
+def buttons(shown: str) -> dict[str, int]:
+    """Label -> number of the buttons drawn in `shown` (the last one wins for a repeated label)."""
+    return {label.strip(): int(n) for n, label in re.findall(r"\[(\d+)\] ([^\[\n]+?)(?=  \[|\n|$)", shown)}
+
+
+def test_button_numbers_stay_put_after_clicks_and_later_messages(tmp_path):
+    script = ("/deal add Acme Corp $12k\n/deal maybe acme send me info\n/deal add Hooli $4k\n"
+              "/deal maybe hooli not now\n:time +8d\n:digest\n/deal coach acme\n")
+    first = run_try(tmp_path, script)
+    digest = first.after(":digest")
+    assert "Acme Corp" in digest and "Hooli" in digest, digest
+    numbers = re.findall(r"\[(\d+)\] Won", digest)
+    assert len(numbers) == 2
+    acme_won, hooli_snooze = numbers[0], re.findall(r"\[(\d+)\] Snooze 1 week", digest)[1]
+    draft = first.after("/deal coach acme")
+    assert "Draft for Acme Corp" in draft and f"[{acme_won}]" not in draft  # new messages, new numbers
+    # the digest is still clickable below the draft, and a click leaves the other numbers as they were
+    s = run_try(tmp_path, script + f":click {acme_won}\n:click {hooli_snooze}\n")
+    won = s.after(f":click {acme_won}")
+    assert "DM with you · updated" in won and f"[{hooli_snooze}] Snooze 1 week" in won, won
+    snoozed = s.after(f":click {hooli_snooze}")
+    assert "DM with you · updated" in snoozed and "That didn't work" not in snoozed
+    deals = s.deals()
+    assert deals["Acme Corp"].status is Status.WON
+    assert deals["Hooli"].status is Status.OPEN and deals["Hooli"].snoozed_until is not None
+
+
+def readme_walkthrough() -> list[tuple[str, str]]:
+    """The `> ` lines of the README's `hardno try` walkthrough and what the README shows after each."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Try it without Slack", 1)[1].split("\n## ", 1)[0]
+    turns: list[tuple[str, str]] = []
+    for block in re.findall(r"```text\n(.*?)```", section, re.S):
+        current, lines = None, []
+        for line in block.splitlines():
+            if line.startswith("> "):
+                if current is not None:
+                    turns.append((current, "\n".join(lines)))
+                current, lines = line[2:], []
+            elif current is not None:
+                lines.append(line)
+        if current is not None:
+            turns.append((current, "\n".join(lines)))
+    return turns
+
+
+def _shape(shown: str) -> list[str]:
+    """What must match the README exactly: where each message went, and its buttons with their numbers."""
+    return [line for line in shown.splitlines() if line.startswith("── ") or re.match(r"\[\d+\] ", line)]
+
+
+def test_the_readme_walkthrough_runs_as_printed(tmp_path):
+    turns = readme_walkthrough()
+    assert [typed for typed, _ in turns][:3] == ["/deal add Acme Corp $12k next:friday 2pm contact:Jo Smith",
+                                                   "Globex said send me info", ":click 8"]
+    assert ":seed" in [typed for typed, _ in turns]
+    s = run_try(tmp_path, "".join(typed + "\n" for typed, _ in turns))
+    for n, (typed, printed) in enumerate(turns):
+        shown = s.after(typed, [t for t, _ in turns[:n]].count(typed))
+        assert _shape(shown) == _shape(printed), (typed, shown)
+        for line in printed.splitlines():  # the sandbox's own lines, minus the times of day
+            if line.startswith(("Loaded ", "There are deals")):
+                assert line in shown, (typed, shown)
+    assert "There are deals for you already" not in s.out
+
+
+def test_moving_time_delivers_what_serve_would_have_delivered(tmp_path):
+    script = ("/deal add Acme Corp $12k\n/deal maybe acme send me info\n/deal maybe acme not now\n"
+              ":time +8d\n:time next monday 8:55am\n:time +10m\n:time +10m\n"
+              "/deal settings board live on\n/deal add Zeta $5k\n/deal won zeta\n:time +3m\n")
+    s = run_try(tmp_path, script)
+    assert "── hardno" not in s.after(":time next monday 8:55am")  # not 9:00 yet: nothing due
+    due = s.after(":time +10m")  # 9:05 on a Monday: the digest, and #sales's weekly board
+    assert "── hardno · DM with you ──" in due and "Acme Corp" in due and "[" in due
+    assert "── hardno · #sales ──" in due and "Decisions · week of" in due
+    assert "── hardno" not in s.after(":time +10m", 1)  # each once, as the scheduler's claims guarantee
+    kudos = s.after(":time +3m")
+    assert "── hardno · #sales ──" in kudos and "Zeta" not in kudos.split("── hardno · #sales ──")[0]
+    assert "Alex Rivera" in kudos, kudos
+
+
+def test_ctrl_c_in_a_form_cancels_the_form(tmp_path):
+    """On a terminal (a pty, as a person types), Ctrl-C at a form field closes the form, sends nothing and
+    leaves the session running."""
+    import pty
+    import select
+    import time as _time
+    db = tmp_path / "sandbox.db"
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the sandbox on the pty
+        os.chdir(tmp_path)
+        os.execve(sys.executable, [sys.executable, "-m", "bot", "try", "--fresh", "--db", str(db)],
+                  {**clean_env(), "TERM": "dumb", "NO_COLOR": "1"})
+    seen = b""
+
+    def read_until(marker: bytes, timeout: float = 60) -> bytes:
+        nonlocal seen
+        deadline = _time.monotonic() + timeout
+        while marker not in seen:
+            left = deadline - _time.monotonic()
+            assert left > 0, f"waited for {marker!r}; got {seen[-1500:]!r}"
+            if select.select([fd], [], [], left)[0]:
+                try:
+                    seen += os.read(fd, 65536)
+                except OSError:
+                    break
+        return seen
+
+    try:
+        read_until(b"you> ")
+        os.write(fd, b"/deal add\r")
+        read_until(b"Company")
+        _time.sleep(0.5)
+        os.write(fd, b"\x03")  # Ctrl-C
+        read_until(b"Closed the form; nothing was sent.")
+        os.write(fd, b"/deal list\r")
+        read_until(b"Your deals")
+        os.write(fd, b":quit\r")
+        read_until(b"Bye.")
+        for _ in range(100):  # let it exit before the pty closes (closing it would hang it up)
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            _time.sleep(0.1)
+        else:
+            raise AssertionError("the sandbox did not exit after :quit")
+    finally:
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert b"Traceback" not in seen

@@ -66,15 +66,18 @@ class Console:
         self.show(Text(message, style="bold yellow"))
 
     # -- input -------------------------------------------------------------------------------------------
-    def ask(self, prompt: str, *, label: str = "") -> str | None:
+    def ask(self, prompt: str, *, label: str = "", interruptible: bool = False) -> str | None:
         """One line from the user without its newline; None at end of input. `label` is shown before the
-        prompt in colour on a terminal (e.g. the current user's name)."""
+        prompt in colour on a terminal (e.g. the current user's name). Ctrl-C clears the line, or raises
+        KeyboardInterrupt when `interruptible` (a form's field: Ctrl-C cancels the form)."""
         if self._session is not None:
             from prompt_toolkit.formatted_text import FormattedText
             parts = [("ansicyan bold", label)] if label else []
             try:
                 return self._session.prompt(FormattedText(parts + [("bold", prompt)]))
             except KeyboardInterrupt:
+                if interruptible:
+                    raise
                 return ""  # Ctrl-C clears the line, as in a shell; Ctrl-D (EOF) quits
             except EOFError:
                 return None

@@ -1,15 +1,16 @@
 """Block Kit as terminal text: what a message, modal or Home tab would look like in Slack, readably.
 
 Each block becomes one or more `rich.text.Text` lines: styled for a colour terminal, and with `.plain`
-exactly the text printed when the output is piped. Buttons are numbered across the whole surface
-(`[1] Won  [2] Hard no`), so a rep can press one with `:click N`; modal inputs are collected as
-`Field`s for the sandbox to ask one by one.
+exactly the text printed when the output is piped. Buttons are numbered (`[1] Won  [2] Hard no`), in order
+across the surface unless the caller hands out the numbers (the sandbox keeps them unique for a whole
+session), so a rep can press one with `:click N`; modal inputs are collected as `Field`s for the sandbox to
+ask one by one.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -187,11 +188,21 @@ def _plain(obj: dict | None) -> str:
 
 # ------------------------------------------------------------------------------------------------ blocks
 
+Numbering = Callable[[dict, str], int]  # (element, block_id) -> the number to show for it
+
+
 class _Surface:
-    def __init__(self, names: Mapping[str, str], first_number: int, tz: str):
+    def __init__(self, names: Mapping[str, str], first_number: int, tz: str, number: Numbering | None = None):
         self.names, self.tz = names, tz
         self.out = Rendered()
         self.next_number = first_number
+        self._number = number
+
+    def take_number(self, el: dict, block_id: str) -> int:
+        if self._number is not None:
+            return self._number(el, block_id)
+        self.next_number += 1
+        return self.next_number - 1
 
     def line(self, text: Text | str = "", style: str = "") -> None:
         self.out.lines.append(text if isinstance(text, Text) else Text(text, style=style or ""))
@@ -201,9 +212,8 @@ class _Surface:
 
     def button(self, el: dict, block_id: str) -> Text:
         label = _plain(el.get("text")) or el.get("value") or "button"
-        b = Button(self.next_number, label, el, block_id)
+        b = Button(self.take_number(el, block_id), label, el, block_id)
         self.out.buttons.append(b)
-        self.next_number += 1
         style = {"primary": STYLE["primary"], "danger": STYLE["danger"]}.get(el.get("style"), STYLE["button"])
         shown = Text(f"[{b.number}] ", style=style)
         shown.append(label, style=style)
@@ -216,9 +226,8 @@ class _Surface:
         kind = el.get("type", "")
         label = _plain(el.get("placeholder")) if el.get("placeholder") else ""
         label = label or ("⋯" if kind == "overflow" else f"pick {CONTROLS[kind]}")
-        b = Button(self.next_number, label, el, block_id)
+        b = Button(self.take_number(el, block_id), label, el, block_id)
         self.out.buttons.append(b)
-        self.next_number += 1
         shown = Text(f"[{b.number}] ", style=STYLE["button"])
         shown.append(label, style=STYLE["button"])
         opts = _all_options(el)
@@ -425,9 +434,9 @@ def describe_input(el: dict, tz: str = "UTC") -> Text:
 
 
 def render_blocks(blocks: Iterable[dict] | None, text: str | None = None, *, names: Mapping[str, str] | None = None,
-                  first_number: int = 1, tz: str = "UTC") -> Rendered:
+                  first_number: int = 1, tz: str = "UTC", number: Numbering | None = None) -> Rendered:
     """A message's (or view's) blocks as lines; the fallback `text` when there are no blocks."""
-    surface = _Surface(names or {}, first_number, tz)
+    surface = _Surface(names or {}, first_number, tz, number)
     blocks = [b for b in (blocks or []) if isinstance(b, dict)]
     if not blocks:
         if text:
@@ -439,12 +448,12 @@ def render_blocks(blocks: Iterable[dict] | None, text: str | None = None, *, nam
 
 
 def render_view(view: dict, *, names: Mapping[str, str] | None = None, tz: str = "UTC",
-                title: bool = True) -> Rendered:
+                title: bool = True, number: Numbering | None = None) -> Rendered:
     """A modal or Home tab: its title line, then its blocks, then its submit/close buttons (for modals)."""
     out = Rendered()
     if title and view.get("title"):
         out.lines.append(Text(_plain(view["title"]), style=STYLE["header"]))
-    body = render_blocks(view.get("blocks"), names=names, tz=tz)
+    body = render_blocks(view.get("blocks"), names=names, tz=tz, number=number)
     out.lines += body.lines
     out.buttons, out.fields = body.buttons, body.fields
     if view.get("type") == "modal":

@@ -28,6 +28,15 @@ class DealSeed:
     days_ago: int
     steps: tuple = ()  # (days ago | WEEK, command with {r} for the deal); in order
 
+    @property
+    def company(self) -> str:
+        words = []
+        for word in self.add.split():
+            if word.startswith("$") or ":" in word:
+                break
+            words.append(word)
+        return " ".join(words)
+
 
 MINE = (
     DealSeed("Acme Corp $12k contact:Jo Smith", 42, (
@@ -64,6 +73,7 @@ MINE = (
 )
 # Added the way a rep would from chat: a DM, then [Add as new deal].
 MY_CHAT = (2, "Pied Piper said maybe, send them the deck", "Add as new deal")
+MY_CHAT_COMPANY = "Pied Piper"
 
 TEAM = {
     "U2": (DealSeed("Globodyne $7k", 20, ((10, "maybe {r} next month"), (WEEK, "won {r}"))),
@@ -153,11 +163,19 @@ def _deals(store, user_id: str):
 
 
 def seed(sb) -> None:
+    """Seed the demo deals the rep doesn't have yet (by company): deals of their own, say a first
+    session's Acme Corp, are kept as they are and not duplicated."""
     me = sb.user
-    if _deals(sb.store, me.id):
-        sb.console.note(f"There are deals for {me.handle} already, so :seed left them alone. "
-                        "Start over with `hardno try --fresh`, or `:as dana` and :seed there.")
+    before = _deals(sb.store, me.id)
+    have = {d.company.casefold() for d in before}
+    todo = [d for d in MINE if d.company.casefold() not in have]
+    chat = MY_CHAT_COMPANY.casefold() not in have
+    if not todo and not chat:
+        sb.console.note(f"There are deals for {me.handle} already (the whole demo pipeline), so :seed left them "
+                        "alone. Start over with `hardno try --fresh`, or `:as dana` and :seed there.")
         return
+    kept = sorted(d.company for d in before if d.company.casefold() in
+                  {x.company.casefold() for x in MINE} | {MY_CHAT_COMPANY.casefold()})
     seeder = _Seeder(sb)
     started = _time.monotonic()
     sb.console.note(f"Seeding a demo pipeline for {me.handle} through the real app "
@@ -166,8 +184,10 @@ def seed(sb) -> None:
     teammates = []
     try:
         for i, d in enumerate(MINE):
-            seeder.deal(me, d, frac=(0.3 + 0.2 * i / len(MINE)) if d.steps and d.steps[-1][0] == WEEK else 0.5)
-        seeder.chat_add(me, *MY_CHAT)
+            if d in todo:
+                seeder.deal(me, d, frac=(0.3 + 0.2 * i / len(MINE)) if d.steps and d.steps[-1][0] == WEEK else 0.5)
+        if chat:
+            seeder.chat_add(me, *MY_CHAT)
         for user_id, deals in TEAM.items():
             mate = workspace.by_id(user_id)
             if mate is None or mate.id == me.id or _deals(sb.store, mate.id):
@@ -183,10 +203,13 @@ def seed(sb) -> None:
         sb.drain()  # discard (quietly) what the seeding posted
         sb.quiet = False
         sb.clock.set(seeder.base + timedelta(seconds=_time.monotonic() - started))
-    mine = _deals(sb.store, me.id)
+    old = {d.id for d in before}
+    mine = [d for d in _deals(sb.store, me.id) if d.id not in old]
     open_deals = [d for d in mine if d.status is Status.OPEN]
     closed = len(mine) - len(open_deals)
     mates = f" {' and '.join(teammates)} closed out a few deals this week too." if teammates else ""
+    yours = (f" Your own {' and '.join(kept)} {'is' if len(kept) == 1 else 'are'} kept as you left "
+             f"{'it' if len(kept) == 1 else 'them'}." if kept else "")
     sb.console.note(f"Loaded {len(mine)} deals for {me.handle}: {len(open_deals)} open, {closed} closed out "
-                    f"this week, with histories going back nine weeks.{mates}\n"
+                    f"this week, with histories going back nine weeks.{yours}{mates}\n"
                     f"It is {sb.local_now()} again. Try :digest, /deal list, :board, :home or /deal coach acme.")

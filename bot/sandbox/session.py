@@ -41,18 +41,20 @@ Type what a rep would type in Slack:
   /deal add Acme $12k next:friday      any /deal command (/deal help lists them)
   Globex said send me info              a chat line: a DM to the bot
 Sandbox commands:
-  :click N        press button N of the last message with buttons (or :click won, by label);
-                  on a date picker or a menu, it asks what to pick
+  :click N        press button N (a number means the same button for the whole session), or
+                  :click won, by label on the last message; on a date picker or a menu, it asks
+                  what to pick
   :digest         run the morning digest for you now
   :board [week|month|quarter]   post the leaderboard to #sales
   :time           show the sandbox time; :time +3d, :time -2h, :time 2026-12-01 09:00, :time now
+                  (forward, it runs the scheduler's jobs: what came due is delivered)
   :as dana        be someone else (you, dana, ben)
   :seed           load a demo pipeline for you (a dozen deals with histories)
   :home           open your App Home
   :log TEXT       the "Log to a deal" message shortcut, on a message saying TEXT
   :help           this; :quit (or Ctrl-D) to leave
 In a form: Enter keeps the value shown in [brackets], - clears it, \\n starts a new line in a
-several-line text, :cancel closes the form."""
+several-line text, :cancel (or Ctrl-C) closes the form."""
 
 COMMANDS = ("click", "digest", "board", "time", "as", "seed", "home", "log", "help", "quit", "exit")
 
@@ -84,6 +86,31 @@ class Origin:
     message: tuple[str, str] | None = None  # the clicked message's key
 
 
+class ButtonNumbers:
+    """Button numbers unique for the whole session: once shown, a number means that button of that message
+    until the message is gone. A message redrawn after a click keeps the numbers of the buttons it still
+    has (a button is the same when its type, action_id and value are), and new buttons get new numbers,
+    so `:click 13` on a digest still means the same button after other messages arrive below it."""
+
+    def __init__(self) -> None:
+        self._next = 1
+        self._given: dict[tuple, int] = {}
+
+    def for_message(self, key: tuple[str, str]) -> Callable[[dict, str], int]:
+        seen: dict[tuple, int] = {}  # the same button twice on one message still gets two numbers
+
+        def number(el: dict, block_id: str) -> int:
+            ident = (el.get("type", "button"), el.get("action_id"), str(el.get("value")))
+            seen[ident] = seen.get(ident, 0) + 1
+            slot = (key, ident, seen[ident])
+            if slot not in self._given:
+                self._given[slot] = self._next
+                self._next += 1
+            return self._given[slot]
+
+        return number
+
+
 class Cancelled(Exception):
     """The user closed a form (`:cancel`, `:quit`, end of input)."""
 
@@ -96,6 +123,7 @@ class Sandbox:
         self.names = workspace.names()
         self.messages: dict[tuple[str, str], Msg] = {}
         self.last_buttons: Msg | None = None
+        self.numbers = ButtonNumbers()
         self.origins: dict[str, Origin] = {}
         self.quitting = False
         self.quiet = False  # :seed: run requests without drawing them
@@ -227,14 +255,15 @@ class Sandbox:
         return start
 
     def click(self, arg: str) -> None:
-        msg = self.last_buttons
-        if msg is None or not msg.buttons:
+        last = self.last_buttons
+        if last is None or not last.buttons:
             self.console.note("No message with buttons yet.")
             return
-        button = self._button(msg, arg)
+        found = self._numbered(arg) or (last, self._button(last, arg))
+        msg, button = found
         if button is None:
-            labels = "  ".join(f"[{b.number}] {b.label}" for b in msg.buttons)
-            self.console.warn(f"Which button? {labels} (for example :click 1)")
+            labels = "  ".join(f"[{b.number}] {b.label}" for b in last.buttons)
+            self.console.warn(f"Which button? {labels} (for example :click {last.buttons[0].number})")
             return
         if msg.audience and msg.audience != self.user.id:
             other = workspace.by_id(msg.audience)
@@ -284,12 +313,23 @@ class Sandbox:
         self._answered(r, "the “Log to a deal” shortcut")
         self.wait(start, (lambda c: c.method in VISIBLE) if r.status == 200 else None)
 
+    def _numbered(self, arg: str) -> tuple[Msg, Button] | None:
+        """Button N of whichever message shows it (numbers are unique in the session)."""
+        arg = arg.strip().strip("[]")
+        if not arg.isdigit():
+            return None
+        for msg in reversed(self.messages.values()):
+            button = next((b for b in msg.buttons if b.number == int(arg)), None)
+            if button is not None:
+                return msg, button
+        return None
+
     @staticmethod
     def _button(msg: Msg, arg: str) -> Button | None:
+        """A button of `msg` by label (or its only button)."""
         arg = arg.strip().strip("[]")
         if arg.isdigit():
-            n = int(arg)
-            return next((b for b in msg.buttons if b.number == n), None)
+            return None
         if not arg:
             return msg.buttons[0] if len(msg.buttons) == 1 else None
         key = arg.casefold()
@@ -364,13 +404,24 @@ class Sandbox:
 
     def time(self, arg: str) -> None:
         if arg:
+            before = self.clock.now()
             try:
-                target = parse_time(arg, self.user.tz, self.clock.now())
+                target = parse_time(arg, self.user.tz, before)
             except ValueError as e:
                 self.console.warn(str(e))
                 return
             self.clock.set(target)
         self.console.note(f"It is now {self.local_now()} for {self.user.handle}.")
+        if arg and target > before:
+            self.run_jobs()
+
+    def run_jobs(self) -> None:
+        """What `serve`'s scheduler would do at the new time: run its jobs (digests, boards, kudos, ...)
+        once, so whatever came due meanwhile is delivered."""
+        from bot.scheduler import jobs, run_job
+        for job in jobs():
+            run_job(job, self.services, self.driver.client)
+        self.drain()
 
     def local_now(self, user: Person | None = None) -> str:
         return local_time(self.clock.now().timestamp(), (user or self.user).tz)
@@ -522,12 +573,16 @@ class Sandbox:
 
     def show(self, msg: Msg, *, updated: bool = False, note: str = "") -> None:
         """Draw a message (or Home) and remember it; the last one with buttons is what :click presses."""
+        self.messages.pop(msg.key, None)  # re-inserted: the newest message is the last one in the dict
         self.messages[msg.key] = msg
+        # an App Home is one surface per user, whatever its view id
+        number = self.numbers.for_message(("home", msg.audience or "") if msg.view_id is not None else msg.key)
         if msg.view_id is not None:
             view = self.fake.views.get(msg.view_id) or {"type": "home", "blocks": msg.blocks}
-            shown = render_view(view, names=self.names, tz=self._tz(msg.audience))
+            shown = render_view(view, names=self.names, tz=self._tz(msg.audience), number=number)
         else:
-            shown = render_blocks(msg.blocks, msg.text, names=self.names, tz=self._tz(msg.audience))
+            shown = render_blocks(msg.blocks, msg.text, names=self.names, tz=self._tz(msg.audience),
+                                  number=number)
         msg.buttons = shown.buttons
         if msg.buttons:
             self.last_buttons = msg
@@ -629,7 +684,10 @@ class Sandbox:
         while True:
             shown_initial = _initial_label(el, user.tz)
             prompt = f"  {f.label}{' (optional)' if f.optional else ''}{f' [{shown_initial}]' if shown_initial else ''}: "
-            line = self.console.ask(prompt)
+            try:
+                line = self.console.ask(prompt, interruptible=True)
+            except KeyboardInterrupt:  # Ctrl-C in a form closes it, as Esc would in Slack
+                raise Cancelled() from None
             if line is None:
                 self.quitting = True
                 raise Cancelled()
