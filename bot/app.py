@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
 from bot.clock import Clock
@@ -16,6 +17,17 @@ from handlers.reps import RepDirectory
 from storage import Store
 
 log = logging.getLogger("hardno")
+
+
+class _SameTokenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and warns on every start that the client we hand it wins over
+    that token; the client carries the same token, so the warning says nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+log.addFilter(_SameTokenNotice())
 
 @dataclass
 class Services:

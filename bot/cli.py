@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -17,6 +18,14 @@ MANIFEST = Path(__file__).resolve().parent.parent / "app.yaml"
 
 class UsageError(Exception):
     pass
+
+
+def slack_user_id(value: str) -> str:
+    """`--user`: a Slack member id (U… or W…), not a name: the digest is keyed by id."""
+    if not re.fullmatch(r"[UW][A-Z0-9]{2,}", value):
+        raise argparse.ArgumentTypeError(f"{value[:40]!r} is not a Slack member id like U012AB3CD "
+                                         "(Slack: the member's profile, ⋯, Copy member ID)")
+    return value
 
 
 class Parser(argparse.ArgumentParser):
@@ -33,8 +42,9 @@ def build_parser() -> Parser:
     s.add_argument("--port", type=int, default=3000)
     d = sub.add_parser("digest", help="send the daily DM digests that are due")
     d.add_argument("--now", action="store_true", help="ignore the hour of day")
-    d.add_argument("--user", metavar="UXXXX", help="only this rep")
-    d.add_argument("--dry-run", action="store_true", help="print the digests instead of sending them")
+    d.add_argument("--user", metavar="UXXXX", type=slack_user_id, help="only this rep (a Slack member id)")
+    d.add_argument("--dry-run", action="store_true",
+                   help="print the digests instead of sending them (reads only: records nothing)")
     b = sub.add_parser("leaderboard", help="the leaderboard of closed-out deals for each channel the bot is in")
     b.add_argument("--post", action="store_true", help="post it to the channels (default: print)")
     b.add_argument("--period", choices=["week", "month", "quarter"], default="week")
@@ -118,31 +128,61 @@ def cmd_serve(args) -> int:
 
 def cmd_digest(args) -> int:
     from handlers.nudger import run_digests
-    app = runtime_for_jobs(load_settings(), need_token=not args.dry_run)
+    settings = load_settings()
+    if args.dry_run:
+        return dry_run_digest(settings, args)
+    app = runtime_for_jobs(settings)
     report = run_digests(app.services, app.client, ignore_hour=args.now, only_user=args.user,
-                         dry_run=args.dry_run, out=sys.stdout)
+                         dry_run=False, out=sys.stdout)
     print(report.summary(), file=sys.stderr)
     return 0
 
 
-def runtime_for_jobs(settings: Settings, need_token: bool = True):
-    """Jobs only need the bot token (no signing secret or app token); a dry run uses cached
-    time zones when there is no token at all."""
-    token = settings.slack_bot_token and settings.slack_bot_token.get_secret_value()
-    if need_token and (not token or not token.startswith("xoxb-")):
-        raise ConfigError("SLACK_BOT_TOKEN is not set to an xoxb- bot token: the jobs read and post through "
-                          "Slack (`hardno try` runs everything without Slack)")
-    from bot.app import Services, create_app, make_coach
+def sqlite_file(url: str) -> Path | None:
+    """The file a sqlite:/// URL names (None for other databases and in-memory ones)."""
+    if not url.startswith("sqlite") or ":///" not in url:
+        return None
+    name = url.split(":///", 1)[1].split("?", 1)[0]
+    return Path(name) if name and name != ":memory:" else None
+
+
+def dry_run_digest(settings: Settings, args) -> int:
+    """The digests printed, with nothing written anywhere: no migration, no new database file, no zone
+    asked of Slack and cached (the reps' cached zones are used), no delivery claimed."""
+    from bot.app import Services, make_coach
     from bot.clock import Clock
     from bot.slack_client import make_client
+    from handlers.nudger import run_digests
     from handlers.reps import RepDirectory
-    store = open_store(settings)
-    client = make_client(token, settings.slack_api_url)
-    if not token:  # a dry run without Slack: Bolt won't start without a token, and the run needs no listeners
-        from types import SimpleNamespace
+    from storage import Store
+    file = sqlite_file(settings.database_url)
+    if file is not None and not file.exists():
+        print(f"digest: no database at {file} yet, so no digests to print (nothing was created)", file=sys.stderr)
+        return 0
+    store = Store.from_url(settings.database_url)
+    try:
+        client = make_client(None, settings.slack_api_url)  # no token: nothing is asked of Slack
         clock = Clock()
         services = Services(settings, store, clock, RepDirectory(store, client, clock), make_coach(settings))
-        return SimpleNamespace(services=services, client=client)
+        report = run_digests(services, client,
+                             ignore_hour=args.now, only_user=args.user, dry_run=True, out=sys.stdout)
+    finally:
+        store.dispose()
+    print(report.summary(), file=sys.stderr)
+    return 0
+
+
+def runtime_for_jobs(settings: Settings):
+    """Jobs only need the bot token (no signing secret or app token)."""
+    token = settings.slack_bot_token and settings.slack_bot_token.get_secret_value()
+    if not token or not token.startswith("xoxb-"):
+        raise ConfigError("SLACK_BOT_TOKEN is not set to an xoxb- bot token: the jobs read and post through "
+                          "Slack (`hardno try` runs everything without Slack)")
+    from bot.app import create_app
+    from bot.clock import Clock
+    from bot.slack_client import make_client
+    store = open_store(settings)
+    client = make_client(token, settings.slack_api_url)
     return create_app(settings, store, Clock(), client, verify_requests=False)
 
 

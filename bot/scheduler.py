@@ -60,7 +60,25 @@ def _guarded(job: Job, services, client) -> Callable[[], None]:
     return run
 
 
+class RunChatterAtDebug(logging.Filter):
+    """APScheduler logs every run ("Running job ...", "... executed successfully") at INFO, which is a
+    pair of lines every two minutes: those become DEBUG. Its warnings and errors are left as they are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def quiet_run_chatter() -> None:
+    executor_log = logging.getLogger("apscheduler.executors.default")
+    if not any(isinstance(f, RunChatterAtDebug) for f in executor_log.filters):
+        executor_log.addFilter(RunChatterAtDebug())
+
+
 def start_scheduler(services, client) -> BackgroundScheduler:
+    quiet_run_chatter()
     # coalesce + a generous misfire grace: APScheduler 3's default grace of 1 s silently
     # skips a run after a short stall; a late sweep is still a useful sweep.
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={

@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -244,6 +245,7 @@ def test_serve_http_answers_health_and_slack_then_stops_cleanly_on_sigterm(tmp_p
                 pytest.fail(f"serve did not stop on SIGTERM:\n{err[-3000:]}")
     assert proc.returncode == 0, err[-3000:]
     assert "Traceback" not in err, err[-3000:]
+    assert "will be unused" not in err, err[-3000:]  # Bolt's token-vs-client notice: the same token
 
 
 def test_serve_on_a_port_already_taken_exits_2_naming_it(tmp_path):
@@ -259,3 +261,90 @@ def test_serve_on_a_port_already_taken_exits_2_naming_it(tmp_path):
     assert "Traceback" not in r.stderr
     last = r.stderr.strip().splitlines()[-1]  # startup logs come first; the error is the last line
     assert last.startswith("hardno: ") and str(port) in last and "--port" in last
+
+
+# -- hardno digest --dry-run: reads only ------------------------------------------------------------------
+
+def test_digest_dry_run_without_a_database_creates_none(hardno, tmp_path):
+    r = hardno("digest", "--dry-run", "--now")
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("digest: no database at hardno.db yet")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no hardno.db (nor -wal, -shm)
+
+
+def _dump(path: Path) -> list[str]:
+    with sqlite3.connect(path) as conn:
+        return list(conn.iterdump())
+
+
+def test_digest_dry_run_with_a_token_records_nothing_and_asks_slack_nothing(hardno, tmp_path):
+    """A rep whose cached zone is days old would have it refreshed (asked of Slack, saved) by a real run:
+    a dry run prints with the cached zone and writes nothing."""
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from bot.clock import Clock
+    from bot.fakeslack import FakeSlack
+    from handlers.deal_log import DealLog
+    from handlers.domain.model import Kind, Rep
+    from storage import Store, upgrade
+    db = tmp_path / "hardno.db"
+    store = Store.from_url(f"sqlite:///{db}")
+    upgrade(store.engine)
+    now = datetime.now(UTC).replace(microsecond=0)
+    with store.tx() as tx:
+        tx.save_rep(Rep("U1", "T1", "Dana Scully", "Europe/Berlin", now - timedelta(days=3)))
+    deal = DealLog(store, Clock.frozen_at(now - timedelta(days=20))).add("U1", "T1", "Acme Corp",
+                                                                         amount=Decimal(12000), currency="USD")
+    DealLog(store, Clock.frozen_at(now - timedelta(days=12))).log("U1", deal.id, Kind.MAYBE, "not now")
+    store.dispose()
+    before = _dump(db)
+    with FakeSlack() as fake:
+        fake.add_user("U1", "dana", tz="Asia/Kolkata")
+        r = hardno("digest", "--dry-run", "--now", SLACK_BOT_TOKEN="xoxb-1", SLACK_API_URL=fake.api_url)
+        calls = [c.method for c in fake.calls]
+    assert r.returncode == 0, r.stderr
+    assert "Acme Corp" in r.stdout and "Europe/Berlin" in r.stdout  # the cached zone
+    assert "1 printed (dry run, nothing sent)" in r.stderr
+    assert calls == []
+    assert _dump(db) == before
+
+
+def test_digest_user_must_be_a_member_id(hardno):
+    line = assert_usage_error(hardno("digest", "--dry-run", "--user", "nobody"), "--user")
+    assert "member id" in line and "has not used" not in line
+
+
+# -- logs --------------------------------------------------------------------------------------------------
+
+def test_scheduler_run_chatter_is_debug_and_a_failing_job_is_one_line(caplog):
+    import logging
+    import threading
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.scheduler import Job, quiet_run_chatter, run_job
+    quiet_run_chatter()
+    ran = threading.Event()
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(ran.set, "date", id="probe")
+    with caplog.at_level(logging.INFO):
+        scheduler.start()
+        try:
+            assert ran.wait(10)
+            scheduler.remove_all_jobs()
+        finally:
+            scheduler.shutdown(wait=True)
+    said = [r for r in caplog.records if r.name == "apscheduler.executors.default" and r.levelno >= logging.INFO]
+    assert said == [], [r.getMessage() for r in said]
+    caplog.clear()
+
+    def broken(services, client):
+        raise ValueError("the store is gone\nsecond line")
+
+    with caplog.at_level(logging.INFO):
+        assert run_job(Job("digests", broken, timedelta(minutes=5)), None, None) is False
+    [line] = [r for r in caplog.records if r.levelno >= logging.INFO]
+    assert line.levelno == logging.ERROR and line.exc_info is None
+    assert line.getMessage() == "scheduled job digests failed: ValueError: the store is gone (the next run retries)"

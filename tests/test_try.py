@@ -25,6 +25,17 @@ from handlers.domain.model import Status
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 180
+# TRY_START="2026-07-15 10:00" starts every session then (with `:time`, in New York), to run these tests on
+# another day of the year than today; the summer tests below always do.
+START = os.environ.get("TRY_START")
+SUMMER = "2026-07-15 10:00"
+
+
+def started(start: str | None = START) -> datetime:
+    """When a session run now with `start` begins, on the sandbox clock."""
+    if start is None:
+        return datetime.now(UTC)
+    return datetime.fromisoformat(start).replace(tzinfo=ZoneInfo("America/New_York")).astimezone(UTC)
 
 
 def clean_env() -> dict[str, str]:
@@ -70,8 +81,10 @@ class Session:
             store.dispose()
 
 
-def run_try(tmp_path: Path, script: str, *, fresh: bool = True) -> Session:
+def run_try(tmp_path: Path, script: str, *, fresh: bool = True, start: str | None = START) -> Session:
     db = tmp_path / "sandbox.db"
+    if start is not None:
+        script = f":time {start}\n" + script
     args = [sys.executable, "-m", "bot", "try", "--db", str(db)] + (["--fresh"] if fresh else [])
     proc = subprocess.run(args, input=script, cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
                           timeout=TIMEOUT)
@@ -83,12 +96,13 @@ def run_try(tmp_path: Path, script: str, *, fresh: bool = True) -> Session:
 
 # -- scripted sessions ---------------------------------------------------------------------------------------
 
-def test_add_shows_the_card_with_numbered_buttons_and_saves_in_the_sandbox_db(tmp_path):
-    s = run_try(tmp_path, "/deal add Acme Corp $12k next:friday 2pm contact:Jo Smith\n")
+@pytest.mark.parametrize("start", [START, SUMMER], ids=["today", "summer"])
+def test_add_shows_the_card_with_numbered_buttons_and_saves_in_the_sandbox_db(tmp_path, start):
+    s = run_try(tmp_path, "/deal add Acme Corp $12k next:friday 2pm contact:Jo Smith\n", start=start)
     shown = s.after("/deal add Acme Corp $12k next:friday 2pm contact:Jo Smith")
     assert "── hardno · #sales, only visible to you ──" in shown
     assert "Added Acme Corp" in shown and "Amount: $12,000" in shown and "contact: Jo Smith" in shown
-    assert re.search(r"Next meeting: Fri \d+ \w+, 14:00 ES?T", shown), shown  # in your zone (New York)
+    assert re.search(r"Next meeting: Fri \d+ \w+, 14:00 E[SD]T", shown), shown  # in your zone (New York)
     assert "[1] Maybe  [2] No answer  [3] Next meeting  [4] Won  [5] Hard no  [6] Drop" in shown
     assert "*" not in shown  # mrkdwn is drawn, not shown raw
     deal = s.deals()["Acme Corp"]
@@ -130,14 +144,14 @@ def test_the_add_form_is_asked_field_by_field_and_app_errors_are_asked_again(tmp
 def test_next_meeting_button_opens_a_modal_with_a_date_phrase(tmp_path):
     s = run_try(tmp_path, "/deal add Soylent\n:click next meeting\nyesterday\nin 3 days 11am\nCFO review\n")
     assert "which is in the past" in s.out  # refused, and asked again
-    assert re.search(r"→ \w{3} \d+ \w{3} \d{4}, 11:00 ES?T", s.out)
+    assert re.search(r"→ \w{3} \d+ \w{3} \d{4}, 11:00 E[SD]T", s.out)
     assert "Next meeting with Soylent" in s.out and "· updated ──" in s.out
     assert s.deals()["Soylent"].next_meeting_at is not None
 
 
 def test_digest_after_moving_the_clock(tmp_path):
     # 7:00 in a week: before the digest hour, so the scheduler's own digest hasn't come yet
-    later = f"{(datetime.now(ZoneInfo('America/New_York')) + timedelta(days=8)):%Y-%m-%d} 07:00"
+    later = f"{(started().astimezone(ZoneInfo('America/New_York')) + timedelta(days=8)):%Y-%m-%d} 07:00"
     script = ("/deal add Acme Corp $12k\n/deal maybe acme send me info\n/deal maybe acme not now\n"
               f":time {later}\n:digest\n:digest\n:time +1d\n:digest\n:click snooze until\nin 3 weeks\n:digest\n")
     s = run_try(tmp_path, script)
@@ -154,22 +168,24 @@ def test_digest_after_moving_the_clock(tmp_path):
     assert deal.snoozed_until is not None and (deal.snoozed_until - deal.updated_at).days >= 20
 
 
-def test_seed_then_digest_is_a_sensible_morning(tmp_path):
-    s = run_try(tmp_path, ":seed\n:digest\n:click 1\n:seed\n:board\n")
+@pytest.mark.parametrize("start", [START, SUMMER], ids=["today", "summer"])
+def test_seed_then_digest_is_a_sensible_morning(tmp_path, start):
+    now = started(start)
+    s = run_try(tmp_path, ":seed\n:digest\n:click 1\n:seed\n:board\n", start=start)
     assert "Loaded 13 deals for you" in s.after(":seed")
     deals = s.deals()
     assert len(deals) == 13
     assert deals["Acme Corp"].maybe_count == 3  # repeated maybes
     assert deals["Globex"].touches_since_answer == 4  # silence after several tries
     assert deals["Hooli"].touch_count == 9  # effort beyond a small deal's worth
-    assert deals["Initech"].next_meeting_at < datetime.now(UTC)  # a meeting that passed
+    assert deals["Initech"].next_meeting_at < now  # a meeting that passed
     assert deals["Umbrella Corp"].stage == "consensus" and deals["Umbrella Corp"].maybe_count == 1
-    assert deals["Stark Industries"].next_meeting_at > datetime.now(UTC)
+    assert deals["Stark Industries"].next_meeting_at > now
     assert deals["Pied Piper"].maybe_count == 1  # added from chat
     closed = {d.company: d.status for d in deals.values() if d.status is not Status.OPEN}
     assert closed == {"Wayne Enterprises": Status.WON, "Cyberdyne": Status.NO, "Tyrell Corp": Status.DROPPED}
     assert all(d.created_at < d.updated_at for d in deals.values() if d.company != "Stark Industries")
-    assert (datetime.now(UTC) - deals["Hooli"].created_at).days >= 60  # histories go back weeks
+    assert (now - deals["Hooli"].created_at).days >= 60  # histories go back weeks
     assert len(s.deals("U2")) == 4 and len(s.deals("U3")) == 3  # teammates, for the leaderboard
     assert "There are deals for you already" in s.after(":seed", 1)  # seeding twice leaves them alone
     board = s.after(":board")  # everyone's closings fall in this week, on any zone's board
