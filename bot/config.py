@@ -3,12 +3,51 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "gpt-5-mini"
-_CRON = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]?\d|2[0-3]):([0-5]\d)$")
+_WEEKLY = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]?\d|2[0-3]):([0-5]\d)$")
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CRONTAB_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")  # crontab's 0 and 7 are Sunday
+
+
+def weekly_time(value: str) -> tuple[str, int, int] | None:
+    """(day, hour, minute) for `mon 09:00` or a crontab line that fires once a week (`0 9 * * 1`,
+    `30 16 * * fri`), read by APScheduler's `CronTrigger.from_crontab`; None for anything else.
+
+    Weekday numbers are crontab's (0 or 7 is Sunday, 1 Monday): APScheduler 3 counts from Monday, so
+    they are turned into names first. The board is weekly, so a line firing more or less often than
+    once a week (`0 9 * * 1-5`, `0 9 1 * *`) is refused rather than silently posted once."""
+    v = " ".join(value.lower().split())
+    m = _WEEKLY.match(v)
+    if m:
+        return m.group(1), int(m.group(2)), int(m.group(3))
+    fields = v.split(" ")
+    if len(fields) != 5:
+        return None
+    base, _, step = fields[4].partition("/")
+    named = re.sub(r"\d+", lambda d: _CRONTAB_DAYS[int(d.group())] if int(d.group()) < 8 else d.group(), base)
+    fields[4] = named + (f"/{step}" if step else "")
+    from apscheduler.triggers.cron import CronTrigger
+    try:
+        trigger = CronTrigger.from_crontab(" ".join(fields), timezone=UTC)
+    except ValueError:
+        return None
+    start = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday; UTC has no DST to skip or repeat an hour
+    fires: list[datetime] = []
+    previous = None
+    while len(fires) < 3:
+        at = trigger.get_next_fire_time(previous, start if previous is None else previous + timedelta(seconds=1))
+        if at is None or at >= start + timedelta(days=21):
+            break
+        fires.append(at)
+        previous = at
+    if len(fires) != 3 or fires[1] - fires[0] != timedelta(days=7) or fires[2] - fires[1] != timedelta(days=7):
+        return None
+    return _DAYS[fires[0].weekday()], fires[0].hour, fires[0].minute
 
 
 class ConfigError(Exception):
@@ -40,8 +79,9 @@ class Settings(BaseSettings):
     @classmethod
     def _cron(cls, v: str) -> str:
         v = " ".join(v.lower().split())
-        if not _CRON.match(v):
-            raise ValueError('must look like "mon 09:00" (a weekday and a 24-hour time)')
+        if weekly_time(v) is None:
+            raise ValueError('must be a weekly time: "mon 09:00" (a weekday and a 24-hour time) or a crontab '
+                             'line that fires once a week, like "0 9 * * mon"')
         return v
 
     @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", "openai_api_key",
@@ -53,8 +93,9 @@ class Settings(BaseSettings):
     @property
     def leaderboard_schedule(self) -> tuple[str, int, int]:
         """(day, hour, minute) of the weekly leaderboard post."""
-        m = _CRON.match(self.hardno_leaderboard_cron)
-        return m.group(1), int(m.group(2)), int(m.group(3))
+        found = weekly_time(self.hardno_leaderboard_cron)
+        assert found is not None  # the validator refused anything else
+        return found
 
     @property
     def socket_mode(self) -> bool:

@@ -93,9 +93,22 @@ def test_a_bad_digest_hour_is_named(hardno, hour):
     assert_usage_error(hardno("serve", "--http", HARDNO_DIGEST_HOUR=hour, **TOKENS), "HARDNO_DIGEST_HOUR")
 
 
-@pytest.mark.parametrize("cron", ["monday 9", "mon 25:00", "0 9 * * 1"])
+@pytest.mark.parametrize("cron", ["monday 9", "mon 25:00", "61 9 * * 1", "0 9 * *", "0 9 * * 1-5", "0 9 1 * *"])
 def test_a_bad_leaderboard_schedule_is_named(hardno, cron):
+    """Not a weekly time: a typo, a bad crontab line, or one that fires more or less than once a week."""
     assert_usage_error(hardno("serve", "--http", HARDNO_LEADERBOARD_CRON=cron, **TOKENS), "HARDNO_LEADERBOARD_CRON")
+
+
+@pytest.mark.parametrize("cron, weekly", [
+    ("mon 09:00", ("mon", 9, 0)), ("Fri  16:30", ("fri", 16, 30)),
+    ("0 9 * * 1", ("mon", 9, 0)),  # crontab's numbering: 1 is Monday (APScheduler 3 alone would say Tuesday)
+    ("30 16 * * fri", ("fri", 16, 30)), ("0 9 * * 0", ("sun", 9, 0)), ("0 9 * * 7", ("sun", 9, 0)),
+    ("15 8 * * MON", ("mon", 8, 15))])
+def test_the_leaderboard_schedule_takes_crontab_lines_too(hardno, tmp_path, cron, weekly):
+    from bot.config import load_settings
+    assert load_settings(_env_file=None, hardno_leaderboard_cron=cron).leaderboard_schedule == weekly
+    r = hardno("db", "upgrade", HARDNO_LEADERBOARD_CRON=cron, DATABASE_URL=f"sqlite:///{tmp_path / 'c.db'}")
+    assert r.returncode == 0, r.stderr
 
 
 def test_bad_settings_fail_every_command_not_just_serve(hardno, tmp_path):
