@@ -49,9 +49,15 @@ def make_coach(settings: Settings):
                            model=settings.openai_model))
 
 
+class HardnoApp(App):
+    """Bolt's App, carrying the services the scheduler and the CLI reuse."""
+
+    services: Services
+
+
 def create_app(settings: Settings, store: Store, clock: Clock, client: WebClient, coach=None,
-               *, verify_requests: bool = True) -> App:
-    app = App(client=client, signing_secret=(settings.slack_signing_secret.get_secret_value()
+               *, verify_requests: bool = True) -> HardnoApp:
+    app = HardnoApp(client=client, signing_secret=(settings.slack_signing_secret.get_secret_value()
                                              if settings.slack_signing_secret else "unused-in-socket-mode"),
               request_verification_enabled=verify_requests and settings.slack_signing_secret is not None,
               token_verification_enabled=False, process_before_response=False, logger=log)

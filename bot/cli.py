@@ -93,9 +93,9 @@ def runtime(settings: Settings, *, http: bool):
     from bot.app import create_app
     from bot.clock import Clock
     from bot.slack_client import make_client
-    settings.require_slack(http=http)
+    token = settings.require_slack(http=http)
     store = open_store(settings)
-    client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    client = make_client(token, settings.slack_api_url)
     return create_app(settings, store, Clock(), client)
 
 
@@ -108,7 +108,7 @@ def cmd_serve(args) -> int:
     scheduler = start_scheduler(app.services, app.client)
     try:
         runner = (HttpRunner(app, app.services.store.ping, args.host, args.port) if http
-                  else SocketRunner(app, settings.slack_app_token.get_secret_value()))
+                  else SocketRunner(app, settings.app_token()))
     except OSError as e:  # e.g. the port is taken: say so in one line, exit 2
         scheduler.shutdown(wait=False)
         raise ConfigError(f"can't listen on {args.host}:{args.port}: {e.strerror or e} (choose another --port)") from None

@@ -17,7 +17,7 @@ class Clock:
         self._lock = threading.Lock()
         self._frozen = frozen
         self._offset = timedelta(0)
-        self._fixed = None
+        self._fixed: datetime | None = None
         if at is not None:
             self.set(at)
 

@@ -101,8 +101,11 @@ class Settings(BaseSettings):
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
-    def require_slack(self, http: bool) -> None:
-        """Raise ConfigError naming what is missing to connect to Slack."""
+    def app_token(self) -> str:
+        return self.slack_app_token.get_secret_value() if self.slack_app_token else ""
+
+    def require_slack(self, http: bool) -> str:
+        """The bot token, or ConfigError naming what is missing to connect to Slack."""
         hint = " (`hardno try` runs the bot without Slack)"
         token = self.slack_bot_token and self.slack_bot_token.get_secret_value()
         if not token:
@@ -114,10 +117,10 @@ class Settings(BaseSettings):
                 raise ConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify "
                                   "Slack's requests (or set SLACK_APP_TOKEN for Socket Mode)" + hint)
         else:
-            app = self.slack_app_token.get_secret_value() if self.slack_app_token else ""
-            if not app.startswith("xapp-"):
+            if not self.app_token().startswith("xapp-"):
                 raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp- "
                                   "(or unset it to use HTTP mode)" + hint)
+        return token
 
 
 def load_settings(**overrides) -> Settings:

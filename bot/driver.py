@@ -130,7 +130,7 @@ class SlackDriver:
         ts = str(timestamp if timestamp is not None else int(time.time()))
         h = {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts}
         if sign:
-            h["X-Slack-Signature"] = self.verifier.generate_signature(timestamp=ts, body=body)
+            h["X-Slack-Signature"] = self.verifier.generate_signature(timestamp=ts, body=body) or ""
         h.update(headers or {})
         req = urllib.request.Request(self.runner.url + "/slack/events", data=body.encode(), headers=h, method="POST")
         start = time.perf_counter()

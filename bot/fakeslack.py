@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import email.policy
+import functools
 import itertools
 import json
 import logging
@@ -502,7 +503,7 @@ def validate_blocks(blocks: Any, *, limit: int = MESSAGE_BLOCKS_MAX, pointer: st
                 )
             block_ids.setdefault(block_id, i)
         _check_block(block, ptr, errs)
-        parsed, sdk_errs = _sdk_errors(lambda b=block: Block.parse(b), ptr)
+        parsed, sdk_errs = _sdk_errors(functools.partial(Block.parse, block), ptr)
         if parsed is None:  # slack_sdk logged "Unknown block detected and skipped ({the whole block})"
             errs.append(f"unknown block type {block['type']!r}" + _at(ptr + "/type"))
             sdk_errs = [m for m in sdk_errs if not m.startswith("Unknown block detected")]
@@ -668,7 +669,8 @@ def _parse_body(headers: dict[str, str], body: bytes) -> dict[str, Any]:
             name = part.get_param("name", header="content-disposition")
             if not name:
                 continue
-            payload = part.get_payload(decode=True) or b""
+            payload = part.get_payload(decode=True)
+            payload = payload if isinstance(payload, bytes) else b""
             params[str(name)] = payload if part.get_filename() else payload.decode("utf-8", "replace")
         return params
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))

@@ -473,8 +473,9 @@ def buttons(shown: str) -> dict[str, int]:
 
 
 def test_button_numbers_stay_put_after_clicks_and_later_messages(tmp_path):
+    later = f"{(started().astimezone(ZoneInfo('America/New_York')) + timedelta(days=8)):%Y-%m-%d} 07:00"
     script = ("/deal add Acme Corp $12k\n/deal maybe acme send me info\n/deal add Hooli $4k\n"
-              "/deal maybe hooli not now\n:time +8d\n:digest\n/deal coach acme\n")
+              f"/deal maybe hooli not now\n:time {later}\n:digest\n/deal coach acme\n")
     first = run_try(tmp_path, script)
     digest = first.after(":digest")
     assert "Acme Corp" in digest and "Hooli" in digest, digest

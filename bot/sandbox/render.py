@@ -214,7 +214,7 @@ class _Surface:
         label = _plain(el.get("text")) or el.get("value") or "button"
         b = Button(self.take_number(el, block_id), label, el, block_id)
         self.out.buttons.append(b)
-        style = {"primary": STYLE["primary"], "danger": STYLE["danger"]}.get(el.get("style"), STYLE["button"])
+        style = {"primary": STYLE["primary"], "danger": STYLE["danger"]}.get(str(el.get("style")), STYLE["button"])
         shown = Text(f"[{b.number}] ", style=style)
         shown.append(label, style=style)
         if el.get("url"):
@@ -293,8 +293,8 @@ class _Surface:
         elif kind == "input":
             self.input(block, block_id)
         elif kind == "image":
-            title = _plain(block.get("title")) if block.get("title") else ""
-            self.line(f"[image: {title or block.get('alt_text') or 'picture'}]", STYLE["context"])
+            caption = _plain(block.get("title")) if block.get("title") else ""
+            self.line(f"[image: {caption or block.get('alt_text') or 'picture'}]", STYLE["context"])
         elif kind == "rich_text":
             self.lines(Text(_rich_text(block), style=""))
         elif kind == "markdown":

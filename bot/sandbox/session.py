@@ -448,7 +448,7 @@ class Sandbox:
 
     def drain(self) -> None:
         """Draw every call since the last drain, then run any modal the app opened."""
-        modals = []
+        modals: list[str] = []
         while True:
             with self._cond:
                 if self._shown >= len(self._calls):
@@ -500,8 +500,10 @@ class Sandbox:
                       audience=old.audience if old else _dm_user(channel))
             self.show(msg, updated=True)
         elif method == "chat.delete":
-            msg = self.messages.pop((resp.get("channel") or str(p.get("channel")), str(p.get("ts"))), None)
-            self.console.note(f"(hardno deleted a message in {self._where(msg) if msg else p.get('channel')})")
+            gone = (resp.get("channel") or str(p.get("channel")), str(p.get("ts")))
+            deleted = self.messages.pop(gone) if gone in self.messages else None
+            where = self._where(deleted) if deleted else p.get("channel")
+            self.console.note(f"(hardno deleted a message in {where})")
         elif method == "chat.scheduleMessage":
             when = local_time(int(p.get("post_at") or 0), self.user.tz)
             self.show(Msg(resp.get("channel") or str(p.get("channel")), self._local_ts(), p.get("text") or "",
