@@ -44,10 +44,11 @@ it may take as long as the LLM does (about 20 s at worst). The result, a `Reply`
 draft, or a private "not yours"/"already closed" answer), is handed to `deliver(reply)`
 and also returned. `deliverer(ask, respond, replace=False)` builds the usual `deliver`:
 a new ephemeral message under the one with the button (replace=True replaces it), or a
-DM when `respond` is None. The simplest wiring is the ready-made listener:
+DM when `respond` is None. The simplest wiring is the ready-made listener, as the card's
+Coach me button has it (the digest's `digest:ask` / `digest:meeting` buttons use their own
+listener in `handlers.nudger`, which also marks the digest line):
 
-    app.action("digest:draft_ask")(coaching.on_draft_button("ask"))     # value = deal id
-    app.action("digest:draft_meeting")(coaching.on_draft_button("meeting"))
+    app.action("deal:coach")(on_draft_button(None))     # value = deal id
 """
 
 from __future__ import annotations

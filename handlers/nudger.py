@@ -7,7 +7,7 @@ Surfaces:
 - `/deal settings digest 8am|off|on|weekends on|off`.
 
 The rules live in `handlers.domain.stalls` (pure); when a digest is due in `handlers.domain.schedule`.
-README: docs/nudger.md.
+For users: README, "The nudger".
 
 Delivery (what must be right):
 - One sweep for everyone; a rep's digest is due from their digest hour (default HARDNO_DIGEST_HOUR) until

@@ -28,7 +28,7 @@ from __future__ import annotations
 import heapq
 import math
 from bisect import bisect_right
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -161,10 +161,10 @@ class Digest:
 # ---------------------------------------------------------------- the rules
 
 
-def stalls(deal: Deal | DealRow, now: datetime, tz: str, stats: RepStats = RepStats(), th: Thresholds = Thresholds(),
-           holidays: Collection[date] = ()) -> list[Stall]:
+def stalls(deal: Deal | DealRow, now: datetime, tz: str, stats: RepStats = RepStats(),
+           th: Thresholds = Thresholds()) -> list[Stall]:
     """Why `deal` is stuck at `now`, most decisive first; empty when it should be left alone."""
-    judge = _Judge(now, zone(tz), stats, th, holidays)
+    judge = _Judge(now, zone(tz), stats, th)
     found = judge.check(deal)
     return list(judge.explain(deal, found[0])) if found else []
 
@@ -177,11 +177,9 @@ class _Judge:
     digest asks for only for the lines it keeps.
     """
 
-    def __init__(self, now: datetime, zone: ZoneInfo, stats: RepStats, th: Thresholds,
-                 holidays: Collection[date]):
+    def __init__(self, now: datetime, zone: ZoneInfo, stats: RepStats, th: Thresholds):
         self.now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
         self.zone, self.stats, self.th = zone, stats, th
-        self.holidays = frozenset(holidays)
         self.today = self.now.astimezone(zone).date()
         self._mids = _midnights(zone, self.today)
         self._cutoffs: dict[int, datetime] = {}
@@ -189,9 +187,9 @@ class _Judge:
         self.meeting_cutoff = self.cutoff(th.meeting_passed_days)
         self._ask_ends: dict[date, date] = {}
         self._stage_cutoffs: dict[str, datetime] = {}
-        # n working days (holidays counted as extra ones) span at most m + 2*(m//5 + 1) calendar
-        # days: an ask older than that is over without any calendar walking.
-        m = th.ask_wait_working_days + len(self.holidays)
+        # n working days span at most m + 2*(m//5 + 1) calendar days: an ask older than that is
+        # over without any calendar walking.
+        m = th.ask_wait_working_days
         self.ask_over = self.cutoff(m + 2 * (m // 5 + 1) + 1)
 
     def cutoff(self, days: int) -> datetime:
@@ -224,7 +222,7 @@ class _Judge:
         asked = asked_at.astimezone(self.zone).date()
         end = self._ask_ends.get(asked)
         if end is None:  # the same for every ask made that local day
-            end = self._ask_ends[asked] = working_days_after(asked, self.th.ask_wait_working_days, self.holidays)
+            end = self._ask_ends[asked] = working_days_after(asked, self.th.ask_wait_working_days)
         return self.today < end
 
     def _stage_allowed(self, stage: str) -> tuple[float, float | None]:
@@ -333,7 +331,7 @@ _NO_AMOUNT = Decimal("-Infinity")  # unknown amounts rank after every known one
 
 
 def plan_digest(deals: Iterable[Deal | DealRow], now: datetime, tz: str, stats: RepStats = RepStats(),
-                th: Thresholds = Thresholds(), limit: int = 10, holidays: Collection[date] = ()) -> Digest | None:
+                th: Thresholds = Thresholds(), limit: int = 10) -> Digest | None:
     """The rep's morning digest: stuck deals, longest waiting first; None when nothing is stuck.
 
     Priority: more local days waiting on a decision (since the earliest of the
@@ -342,7 +340,7 @@ def plan_digest(deals: Iterable[Deal | DealRow], now: datetime, tz: str, stats: 
     then the bigger amount (numbers compared across currencies; it only orders),
     then the lower id. Keeps a heap of `limit`; never sorts the whole list.
     """
-    judge = _Judge(now, zone(tz), stats, th, holidays)
+    judge = _Judge(now, zone(tz), stats, th)
     # A min-heap of the `limit` most urgent so far, heap[0] the least of them. Entries
     # are ((age, amount, -id, -seen), deal, rules): a bigger key is more urgent, and the
     # unique `-seen` settles every tie before a deal would be compared. Reasons are

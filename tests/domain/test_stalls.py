@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -268,14 +268,6 @@ def test_a_late_ask_is_back_at_the_start_of_the_day_not_at_its_hour():
     assert rules(deal, local(BERLIN, 2026, 11, 24, 23, 0), BERLIN) == []
 
 
-def test_ask_pause_skips_holidays():
-    deal = build((Kind.ASK, FRIDAY_ASK))
-    wed = local(BERLIN, 2026, 11, 25, 10, 0)
-    assert rules(deal, wed, BERLIN) == ["ask_unanswered"]
-    assert rules(deal, wed, BERLIN, holidays={local(BERLIN, 2026, 11, 24).date()}) == []
-    assert rules(deal, wed + DAY, BERLIN, holidays={local(BERLIN, 2026, 11, 24).date()}) == ["ask_unanswered"]
-
-
 def test_ask_wait_is_configurable():
     deal = build((Kind.ASK, FRIDAY_ASK))
     one = Thresholds(ask_wait_working_days=1)
@@ -473,7 +465,7 @@ def test_digest_properties(pipeline, limit, tz, median):
     assert keys == sorted(keys)
 
 
-def _reference(deal: Deal, now: datetime, tz: str, stats: RepStats, th: Thresholds, holidays) -> list[str]:
+def _reference(deal: Deal, now: datetime, tz: str, stats: RepStats, th: Thresholds) -> list[str]:
     """The rules read straight from the brief, one local date at a time: `stalls` must agree."""
     z = ZoneInfo(tz)
     today = now.astimezone(z).date()
@@ -486,7 +478,7 @@ def _reference(deal: Deal, now: datetime, tz: str, stats: RepStats, th: Threshol
     if (not deal.is_open or (deal.snoozed_until is not None and deal.snoozed_until > now)
             or (future and ago(last) < th.no_meeting_days)
             or (deal.asked_at is not None
-                and today < add_working_days(deal.asked_at, th.ask_wait_working_days, tz, holidays)
+                and today < add_working_days(deal.asked_at, th.ask_wait_working_days, tz)
                 .astimezone(z).date())):
         return []
     found = set()
@@ -517,33 +509,30 @@ def _reference(deal: Deal, now: datetime, tz: str, stats: RepStats, th: Threshol
 @settings(max_examples=300, deadline=None)
 @given(deal=deals(1), shift=st.integers(-24 * 3, 24 * 3),
        tz=st.sampled_from(_ZONES + ["America/Havana", "America/Santiago", "Africa/Cairo", "Australia/Lord_Howe"]),
-       holidays=st.sets(st.integers(-12, 3), max_size=4),
        median=st.none() | st.integers(1, 10**6).map(Decimal), stage_median=st.floats(0, 40),
        wait=st.integers(0, 7), no_meeting=st.integers(0, 10))
-def test_stalls_agree_with_the_plain_reading(deal, shift, tz, holidays, median, stage_median, wait, no_meeting):
+def test_stalls_agree_with_the_plain_reading(deal, shift, tz, median, stage_median, wait, no_meeting):
     now = NOW + timedelta(hours=shift)
-    days = {now.date() + timedelta(days=h) for h in holidays}
     stats = RepStats(median_amounts={} if median is None else {None: median}, median_stage_days={"consensus": (stage_median, 3)})
     th = Thresholds(ask_wait_working_days=wait, no_meeting_days=no_meeting)
-    got = stalls(deal, now, tz, stats, th, days)
-    assert [s.rule for s in got] == _reference(deal, now, tz, stats, th, days)
+    got = stalls(deal, now, tz, stats, th)
+    assert [s.rule for s in got] == _reference(deal, now, tz, stats, th)
 
 
 @settings(max_examples=300, deadline=None)
 @given(asked=st.integers(-24 * 20, 0), shift=st.integers(0, 24 * 20),
        tz=st.sampled_from(["UTC", "Europe/Berlin", "America/Los_Angeles", "Pacific/Chatham", "Africa/Cairo"]),
-       holidays=st.sets(st.integers(-20, 20), max_size=6), wait=st.integers(0, 12))
-def test_ask_pause_is_add_working_days(asked, shift, tz, holidays, wait):
+       wait=st.integers(0, 12))
+def test_ask_pause_is_add_working_days(asked, shift, tz, wait):
     """The digest's shortcuts for the ask pause (cached end dates, a bound on old asks) never change the answer:
     paused until the local day on which `add_working_days` lands begins."""
     asked_at = utc(2026, 3, 20, 12) + timedelta(hours=asked)
     now = asked_at + timedelta(hours=shift)
-    days = {date(2026, 3, 20) + timedelta(days=h) for h in holidays}
     deal = build((Kind.ASK, asked_at), created=asked_at - DAY)
     z = ZoneInfo(tz)
-    paused = now.astimezone(z).date() < add_working_days(asked_at, wait, tz, days).astimezone(z).date()
+    paused = now.astimezone(z).date() < add_working_days(asked_at, wait, tz).astimezone(z).date()
     th = Thresholds(ask_wait_working_days=wait)
-    assert ("ask_unanswered" not in rules(deal, now, tz, th=th, holidays=days)) is paused
+    assert ("ask_unanswered" not in rules(deal, now, tz, th=th)) is paused
 
 
 @settings(max_examples=200, deadline=None)
@@ -578,7 +567,7 @@ def test_days_ago_by_cached_midnights_is_the_calendar(tz, now_h, at_h, minute):
     now = NOW + timedelta(hours=now_h)
     at = now + timedelta(hours=at_h, minutes=minute)
     z = ZoneInfo(tz)
-    judge = stalls_module._Judge(now, z, RepStats(), Thresholds(), ())
+    judge = stalls_module._Judge(now, z, RepStats(), Thresholds())
     assert judge.days_ago(at) == (now.astimezone(z).date() - at.astimezone(z).date()).days
     days = max(0, -at_h // 24)
     assert (at < judge.cutoff(days)) is (judge.days_ago(at) >= days)
