@@ -598,3 +598,15 @@ def test_ctrl_c_in_a_form_cancels_the_form(tmp_path):
         os.close(fd)
     assert os.waitstatus_to_exitcode(status) == 0
     assert b"Traceback" not in seen
+
+
+def test_the_driver_refuses_a_bolt_without_its_listener_executor(slack):
+    """`settle` is what every "nothing else was posted" check waits on: a Bolt that moved its private
+    executor must fail loudly, not make every such check pass without waiting."""
+    from types import SimpleNamespace
+
+    from bot.driver import bolt_listener_executor
+    assert bolt_listener_executor(slack.app) is slack.app._listener_runner.listener_executor
+    for app in (SimpleNamespace(), SimpleNamespace(_listener_runner=SimpleNamespace())):
+        with pytest.raises(RuntimeError, match="listener_executor is gone"):
+            bolt_listener_executor(app)
