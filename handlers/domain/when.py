@@ -315,7 +315,7 @@ def read_when(phrase: str, tz: str, now: datetime) -> datetime | None:
         data = DateDataParser(languages=["en"], settings=settings).get_date_data(_expand(phrase))
     except Exception:  # dateparser can overflow or trip on odd input; to us that is "not a date"
         return None
-    got = data.date_obj
+    got: datetime | None = data.date_obj
     if got is None or data.period not in _PERIODS:
         return None
     if got.time() == base.time() and not _HOURS.search(phrase):
