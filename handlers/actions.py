@@ -1,4 +1,5 @@
-"""Buttons on deal cards and on "which deal did you mean?" pickers."""
+"""Buttons on deal cards, on "which deal did you mean?" pickers (also the one-button "are you sure?" before
+a decision on part of a name), and **Add anyway** on a duplicate `/deal add`."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from datetime import datetime
 from slack_bolt import App
 
 from handlers import blocks as bk
-from handlers.commands import NOT_YOURS, Ask, Reply, ask_for, log_on
+from handlers.commands import NOT_YOURS, Ask, Reply, add_command, ask_for, do_add, log_on
 from handlers.deal_log import VERB_KIND, DealLog
 from handlers.domain.model import Kind, Source
-from handlers.views import meeting_modal
+from handlers.modals import meeting_modal
 
 CARD_KINDS = {"maybe": Kind.MAYBE, "touch": Kind.TOUCH, "won": Kind.WON, "no": Kind.NO,
               "drop": Kind.DROP, "reopen": Kind.REOPEN}
@@ -21,6 +22,7 @@ def register(app: App) -> None:
     app.action(re.compile(r"^deal:(maybe|touch|won|no|drop|reopen)$"))(card_button)
     app.action("deal:meet")(card_meeting)
     app.action(re.compile(r"^pick:\d+$"))(picked)
+    app.action("deal:add_anyway")(add_anyway)
 
 
 def ask_from(body, store, clock, reps, client, coach, settings, source=Source.BUTTON) -> Ask:
@@ -76,6 +78,21 @@ def picked(ack, body, action, respond, client, store, clock, reps, coach, settin
                                                option=p.get("option")))
     if reply is not None:
         show(respond, reply)
+
+
+def add_anyway(ack, body, action, respond, client, store, clock, reps, coach, settings):
+    """The rep saw their open deal for that company and wants a second one: add it as they typed it."""
+    ack()
+    user, pending = body["user"]["id"], action.get("value", "")
+    with store.tx() as tx:
+        found = tx.proposal(user, int(pending)) if pending.isdigit() else None
+        fresh = found is not None and found[1].get("type") == "add" and tx.settle_proposal(user, int(pending), "logged")
+    if not fresh:
+        show(respond, Reply("That one was already added (or isn't yours)."))
+        return
+    p = found[1]
+    ask = ask_from(body, store, clock, reps, client, coach, settings, source=Source(p.get("source") or "command"))
+    show(respond, do_add(ask, add_command(p), anyway=True))
 
 
 def show(respond, reply: Reply) -> None:

@@ -121,12 +121,13 @@ class Usage:
 
 # What `/deal help` says, as plain data: the handlers render it. (term, examples) pairs.
 HELP_TITLE = "/deal turns open-ended maybes into decisions."
-HELP_TERMS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("<deal>", ("#12", "part of a company name among your deals")),
-    ("<amount>", ("$12k", "12000", "€5,000", "1.2m USD")),
-    ("<when>", ("2026-12-03", "dec 3", "next tuesday 2pm", "in 2 weeks", "end of month", "early january",
-                "after the new year")),
-    ("<stage>", STAGES),
+HELP_TERMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (  # (term, what it is, examples)
+    ("<deal>", "the #id or part of the company name of one of your deals", ("#12", "acme")),
+    ("<amount>", "a sum; $ is USD", ("$12k", "12000", "€5,000", "1.2m USD")),
+    ("<when>", "a date or a phrase, in your Slack time zone",
+     ("2026-12-03", "dec 3", "next tuesday 2pm", "in 2 weeks", "end of month", "early january",
+      "after the new year")),
+    ("<stage>", "the commitment the deal waits on, or your own words", STAGES),
 )
 HELP_ALIASES = (("new", "add"), ("ls", "list"), ("yes/win", "won"), ("lost", "no"), ("dq", "drop"),
                 ("leaderboard", "board"), ("?", "help"))

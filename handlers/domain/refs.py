@@ -21,7 +21,6 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-
 # Company legal forms: words that say what kind of company, never which one.
 LEGAL_FORMS = frozenset({"inc", "incorporated", "corp", "corporation", "co", "company", "llc", "ltd", "limited",
                          "gmbh", "ag", "sa", "sas", "sarl", "bv", "nv", "plc", "pty", "kk", "oy", "ab", "as", "srl",
@@ -83,3 +82,14 @@ def exact(ref: str, candidate: Candidate) -> bool:
     if _is_number(ref) and int(ref) == candidate.id and ref not in fold(candidate.company):
         return True
     return fold(ref) == fold(candidate.company)
+
+
+def core(name: str) -> str:
+    """A company name without its legal forms and punctuation, folded: "Acme Corp." -> "acme"."""
+    words = [w.strip(".,;:()") for w in fold(name).split()]
+    return " ".join(w for w in words if w and w not in LEGAL_FORMS)
+
+
+def same_company(a: str, b: str) -> bool:
+    """Whether two names are one company as typed: "Acme Corp" and "acme corp.", or "Acme" and "Acme Inc"."""
+    return fold(a) == fold(b) or (core(a) != "" and core(a) == core(b))

@@ -66,7 +66,7 @@ def test_help_lists_every_form_as_plain_data():
     entries = help_entries()
     assert [usage for usage, _ in entries] == list(USAGE.values())
     assert all(meaning and "*" not in meaning and "`" not in meaning for _, meaning in entries)  # no mrkdwn
-    terms = dict(HELP_TERMS)
+    terms = {term: examples for term, _, examples in HELP_TERMS}
     assert "1.2m USD" in terms["<amount>"] and "next tuesday 2pm" in terms["<when>"]
     assert "after the new year" in terms["<when>"]
 
