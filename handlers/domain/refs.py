@@ -11,8 +11,9 @@ Decisions:
   means the live deal, and can still reach a closed one by its id or full name.
 - A reference made only of legal-form words (`inc`, `ltd`, `gmbh`, `corp`, `llc`, `co`, `plc`, `sa`,
   `ag`, `bv`, ...) matches nothing: `/deal won inc` must not close "Monsters Inc".
-- `exact` tells a sure reference (`#id`, the whole name) from a fuzzy one (part of a name); the
-  handlers ask before a decision (won, no, drop) on a fuzzy one.
+- `exact` tells a sure reference (`#id`, the whole name, or the name without its legal form:
+  `acme` for "Acme Corp") from a fuzzy one (any other part of a name); the handlers ask before a
+  decision (won, no, drop) on a fuzzy one.
 """
 
 from __future__ import annotations
@@ -75,13 +76,13 @@ def legal_form_only(ref: str) -> bool:
 
 
 def exact(ref: str, candidate: Candidate) -> bool:
-    """Whether `ref` names this deal for sure: its `#id` (or bare id) or its whole name, folded."""
+    """Whether `ref` names this deal for sure: its `#id` (or bare id), or its name (folded, legal form optional)."""
     ref = ref.strip()
     if ref.startswith("#") and _is_number(ref[1:]):
         return int(ref[1:]) == candidate.id
     if _is_number(ref) and int(ref) == candidate.id and ref not in fold(candidate.company):
         return True
-    return fold(ref) == fold(candidate.company)
+    return same_company(ref, candidate.company)  # "acme" is Acme Corp for sure; "acm" is not
 
 
 def core(name: str) -> str:

@@ -106,8 +106,9 @@ def test_a_name_with_its_legal_form_still_matches():
 
 
 @pytest.mark.parametrize("ref, deal, sure", [
-    ("#1", 1, True), ("monsters inc", 1, True), ("MONSTERS  INC", 1, True), ("monsters", 1, False),
-    ("mon", 1, False), ("1", 1, True), ("#2", 1, False), ("acme", 3, False),
+    ("#1", 1, True), ("monsters inc", 1, True), ("MONSTERS  INC", 1, True), ("monsters", 1, True),
+    ("big blue", 4, True), ("blue", 4, False), ("muller", 2, True), ("monst", 1, False),
+    ("mon", 1, False), ("1", 1, True), ("#2", 1, False), ("acme", 3, True),
 ])
 def test_exact_tells_a_sure_reference_from_a_fuzzy_one(ref, deal, sure):
     [c] = [c for c in MONSTERS if c.id == deal]
