@@ -100,4 +100,4 @@ def show(respond, reply: Reply) -> None:
     if not reply.own:
         respond(text=reply.text, response_type="ephemeral", replace_original=False)
         return
-    respond(text=reply.text, blocks=bk.as_dicts(reply.blocks), replace_original=True)
+    respond(text=reply.text, blocks=bk.as_dicts(reply.blocks or []), replace_original=True)
