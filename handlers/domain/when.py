@@ -211,7 +211,7 @@ _PERIOD_SHORTHAND = {"eom": "end of month", "eow": "end of week", "eoy": "end of
                      "year-end": "end of year"}
 _PART = r"(?:(?P<part>early|start\s+of|beginning\s+of|mid|middle\s+of|late|end\s+of)\s+(?:the\s+)?)?"
 _LEAD = r"(?:(?:after|from|until|till|by|around|in|at|for|on|during|over)\s+)?(?:the\s+)?"
-_NEW_YEAR = re.compile(_LEAD + r"(?:new\s+year(?:'?s)?(?:\s+day)?|first\s+of\s+the\s+year)")
+_NEW_YEAR = re.compile(_LEAD + r"(?:new\s+year(?:'?s)?(?:\s+day)?|(?:first|start|beginning)\s+of\s+the\s+year)")
 _UNIT_PERIOD = re.compile(_LEAD + _PART + r"(?:(?P<rel>next|this)\s+)?(?P<unit>week|month|quarter|year)")
 _MONTH_PERIOD = re.compile(_LEAD + _PART + "(?P<month>" + "|".join(sorted(_MONTH_NUMBERS, key=len, reverse=True))
                            + r")\.?(?:\s+(?P<year>\d{4}))?")

@@ -371,3 +371,10 @@ def test_next_weekday_is_the_first_one_after_today_on_every_day_of_a_year():
         for wd, name in enumerate(days):
             got = parse_when(f"next {name}", NY, now).astimezone(ZoneInfo(NY)).date()
             assert got.weekday() == wd and 1 <= (got - today).days <= 7, (today, name, got)
+
+
+@pytest.mark.parametrize("text", ["after the new year", "new years", "the first of the year", "start of the year",
+                                  "after new year's day"])
+def test_the_new_year_is_the_coming_one(text):
+    assert local(parse_when(text, NY, NOW), NY) == "2027-01-01 00:00"
+    assert local(parse_when(text, NY, SUMMER), NY) == "2027-01-01 00:00"
