@@ -14,7 +14,7 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -48,11 +48,11 @@ DECIDED = {"won": "won", "no": "a hard no", "drop": "dropped"}
 @dataclass
 class Reply:
     text: str  # the notification / fallback text (already escaped where it holds user text)
-    blocks: list[Block] | None = None
+    blocks: list[Block] = field(default_factory=list)  # none given: the text as one section
     own: bool = True  # False: the rep acted on something that isn't theirs; answer privately
 
     def __post_init__(self) -> None:
-        if self.blocks is None:
+        if not self.blocks:
             self.blocks = bk.text_reply(self.text)
 
 
@@ -110,7 +110,7 @@ def deal_command(ack: Any, command: dict[str, Any], respond: Any, client: Any, s
                   channel_id=command.get("channel_id", ""), respond=respond)
     reply = run(ask, text)
     if reply is not None:
-        respond(text=reply.text, blocks=bk.as_dicts(reply.blocks or []), response_type="ephemeral")
+        respond(text=reply.text, blocks=bk.as_dicts(reply.blocks), response_type="ephemeral")
 
 
 def run(ask: Ask, text: str) -> Reply | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from handlers import blocks as bk
 from handlers.commands import Ask, Reply, subcommand
@@ -26,7 +27,7 @@ def area(a: Area) -> Area:
     return a
 
 
-def register(app) -> None:
+def register(app: Any) -> None:
     pass  # a /deal subcommand only
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from slack_bolt import App
 
@@ -24,7 +25,7 @@ def register(app: App) -> None:
     app.view("log_update")(submit_log)
 
 
-def open_from_message(ack, shortcut, client, store, clock, reps):
+def open_from_message(ack: Any, shortcut: Any, client: Any, store: Any, clock: Any, reps: Any) -> None:
     ack()  # open quickly: the trigger expires in 3 s
     user = shortcut["user"]["id"]
     rep = reps.get(user, shortcut["user"].get("team_id", ""))
@@ -40,7 +41,8 @@ def open_from_message(ack, shortcut, client, store, clock, reps):
         tz=rep.tz, metadata={"source": "shortcut"}))
 
 
-def submit_log(ack, body, view, client, store, clock, reps, coach, settings):
+def submit_log(ack: Any, body: Any, view: Any, client: Any, store: Any, clock: Any, reps: Any, coach: Any,
+               settings: Any) -> None:
     v = values(view)
     user = body["user"]["id"]
     kind = Kind(v.get("kind") or "note")
@@ -66,7 +68,7 @@ def submit_log(ack, body, view, client, store, clock, reps, coach, settings):
             tx.settle_proposal(user, int(meta["proposal"]), "logged")
     if deal_id is None:  # the name of one of their open deals (maybe beyond the 100 listed) is that deal
         same = [c.id for c in ask.log.candidates(user) if c.open and fold(c.company) == fold(company)]
-        deal_id = same[0] if same else ask.log.add(user, rep.team_id, company, source=source).id
+        deal_id = same[0] if same else ask.log.add(user, rep.team_id, company, source=source).id or 0
     note = (v.get("note") or "").strip()
     if kind is Kind.MAYBE and when is None and (named := find_when(note, rep.tz, clock.now())):
         when = named[0]  # "try after the new year" in the note: no nudges until then, as `/deal maybe` does

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from slack_bolt import App
 
@@ -16,7 +17,7 @@ from handlers.domain.model import Kind, Source
 from handlers.modals import add_deal_modal, meeting_modal  # noqa: F401 - where callers found them before
 
 
-def values(view: dict) -> dict[str, object]:
+def values(view: dict[str, Any]) -> dict[str, Any]:
     """Flatten a submitted view's state to {block_id: value}."""
     out = {}
     for block_id, actions in view["state"]["values"].items():
@@ -32,7 +33,8 @@ def register(app: App) -> None:
     app.view("book_meeting")(submit_meeting)
 
 
-def submit_add_deal(ack, body, view, client, store, clock, reps, coach, settings):
+def submit_add_deal(ack: Any, body: Any, view: Any, client: Any, store: Any, clock: Any, reps: Any, coach: Any,
+                    settings: Any) -> None:
     v = values(view)
     company = (v.get("company") or "").strip()
     errors = {}
@@ -59,7 +61,8 @@ def submit_add_deal(ack, body, view, client, store, clock, reps, coach, settings
     client.chat_postMessage(channel=reps.dm_channel(rep), text=reply.text, blocks=bk.as_dicts(reply.blocks))
 
 
-def submit_meeting(ack, body, view, client, store, clock, reps, coach, settings):
+def submit_meeting(ack: Any, body: Any, view: Any, client: Any, store: Any, clock: Any, reps: Any, coach: Any,
+                   settings: Any) -> None:
     v = values(view)
     when = datetime.fromtimestamp(v["when"], UTC) if v.get("when") else None
     if when is None:
@@ -77,7 +80,7 @@ def submit_meeting(ack, body, view, client, store, clock, reps, coach, settings)
     deliver(client, reps, rep, reply, meta)
 
 
-def deliver(client, reps, rep, reply, origin: dict) -> None:
+def deliver(client: Any, reps: Any, rep: Any, reply: Any, origin: dict[str, Any]) -> None:
     """Show the result where the rep acted: replace the original message when we know it, else DM."""
     if origin.get("response_url"):
         from slack_sdk.webhook import WebhookClient
