@@ -7,7 +7,7 @@ which is how multi-word references like `acme corp` are told apart from a note.
 
 Verbs are case-insensitive, with these aliases:
   new, create -> add        ls -> list              yes, win -> won
-  lost -> no                dq, disqualify -> drop  meeting -> meet
+  lost -> no                dq, disqualify -> drop  meeting -> meet    unclose -> reopen
   leaderboard, lb -> board  csv -> export           ?, h -> help
   setting, config -> settings
 Options: list takes `maybe` for `maybes`; board takes `weekly`/`monthly`/`quarterly`;
@@ -20,7 +20,10 @@ coach takes `meet` for `meeting`, `break-up`/`last` for `breakup`, `hardno` for 
   amount (`add Studio 54 $10k`). `"Quoted Company 42"` (straight or curly quotes)
   holds anything, digits included.
 - Keys are `next:`, `contact:`, `stage:`, `note:` only; other `word:` words (`Re:Invent`)
-  are ordinary text. Each key at most once.
+  are ordinary text. Each key at most once, in any order. A value runs to the next key;
+  a `contact:` or `stage:` value also ends at an amount (`stage:negotiation $5k`; a bare
+  number such as `phase 2` stays in it), and `note:` keeps everything up to the next key.
+- One amount: a second one (`$5k $6k`, or one before and one after a key) is refused.
 - After a known playbook stage (`stage:explore met at a conference`) the rest is note.
 - Slack escapes `&`, `<`, `>` in command text as `&amp;`, `&lt;`, `&gt;`; they are
   turned back here, once, so "AT&T" is stored as typed.
