@@ -4,8 +4,9 @@ Subcommands that belong to other features (coach, board, settings, export)
 register themselves with `@subcommand("verb")`, so this module stays the router.
 
 Decisions:
-- A decision (won, no, drop) on a fuzzy reference (part of a name, not the `#id` or the whole name)
-  asks first, with one button: `/deal won inc` must never close "Monsters Inc" by surprise.
+- A decision (won, no, drop) on a fuzzy reference (part of a name; not the `#id`, the whole name or
+  the name without its legal form) asks first, with one button, so that a stray word never closes a
+  deal ("Monsters Inc" was once closed by `/deal won inc`; a legal form alone now matches nothing).
 - `/deal add` of a company that already has an open deal shows that deal's card and an
   **Add anyway** button (`deal:add_anyway`) instead of silently making a duplicate.
 - Every reply that echoes what the rep typed escapes it, in the blocks and in the fallback `text`.
