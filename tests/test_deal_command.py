@@ -376,3 +376,14 @@ def test_no_live_markup_in_any_reply(slack, store, word):
         no_live_markup(reply)
     settings_text = replies[0]["text"]
     assert "There are no" in settings_text and ("&lt;" in settings_text or "&amp;" in settings_text)
+
+
+def test_a_maybe_logged_in_the_form_snoozes_until_the_date_its_note_names(slack, store, fake):
+    slack.deal("add Globex $5k")
+    [globex] = deals_of(store)
+    r = slack.submit("log_update", {"deal": ("select", str(globex.id)), "kind": ("select", "maybe"),
+                                    "note": "they said try after the new year"})
+    assert r.status == 200
+    fake.wait_for("chat.postMessage")
+    [d] = deals_of(store)
+    assert d.maybe_count == 1 and local_day(d.snoozed_until) == "2027-01-01"
