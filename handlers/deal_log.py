@@ -62,7 +62,7 @@ class DealLog:
         """Record what happened on the owner's deal; None when the deal isn't theirs (or doesn't exist)."""
         now = self.clock.now()
         with self.store.tx() as tx:
-            deal = tx.deal(owner_id, deal_id)
+            deal = tx.deal(owner_id, deal_id, lock=True)  # the checks below hold until we have written
             if deal is None:
                 return None
             if deal.status is not Status.OPEN and kind not in (Kind.NOTE, Kind.REOPEN):

@@ -26,8 +26,11 @@ class DealQueries(TxBase):
         self.s.add(t.Activity(**rows.activity_columns(dataclasses.replace(first, deal_id=row.id))))
         return rows.deal(row)
 
-    def deal(self, owner_id: str, deal_id: int) -> m.Deal | None:
-        row = self._deal_row(owner_id, deal_id)
+    def deal(self, owner_id: str, deal_id: int, *, lock: bool = False) -> m.Deal | None:
+        """The owner's deal. With `lock`, its row stays locked until this transaction ends (SELECT ... FOR
+        UPDATE; SQLite's write transactions are serialized already), so what the caller decides from it
+        still holds when it writes: a concurrent click waits, then sees this one's result."""
+        row = self._deal_row(owner_id, deal_id, for_update=lock)
         return rows.deal(row) if row else None
 
     def record(self, owner_id: str, deal_id: int, act: m.Activity, **edits: Any) -> m.Deal | None:
@@ -76,6 +79,6 @@ class DealQueries(TxBase):
         if not isinstance(deal_id, int) or not (0 < deal_id < 2**63):
             return None
         q = select(t.Deal).where(t.Deal.id == deal_id, t.Deal.owner_id == owner_id)
-        if for_update:
-            q = q.with_for_update()
+        if for_update:  # and read the row as it is once locked, not as this session saw it before
+            q = q.with_for_update().execution_options(populate_existing=True)
         return self.s.scalars(q).first()
