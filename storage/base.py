@@ -29,7 +29,7 @@ class TxBase:
         return bind.dialect.name
 
     def count(self, what: str) -> int:
-        table = {"deals": t.Deal, "activities": t.Activity, "reps": t.Rep}[what]
+        table = {"deals": t.Deal, "activities": t.Activity, "reps": t.Rep, "proposals": t.Proposal}[what]
         return self.s.scalar(select(func.count()).select_from(table)) or 0
 
     def _insert_once(self, table: type[t.Base], values: dict[str, Any]) -> bool:

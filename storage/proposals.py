@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from storage import models as t
 from storage.base import TxBase, rowcount
+
+# A chat proposal or draft nobody clicked in a month is not coming back; settled ones only served double clicks.
+STALE_AFTER = timedelta(days=30)
 
 
 class ProposalQueries(TxBase):
@@ -32,3 +35,9 @@ class ProposalQueries(TxBase):
             t.Proposal.id == proposal_id, t.Proposal.user_id == user_id, t.Proposal.state == "pending")
             .values(state=state))
         return rowcount(res) == 1
+
+    def forget_stale_proposals(self, now: datetime) -> int:
+        """Delete the proposals older than STALE_AFTER, pending or settled: a click on one later finds nothing
+        and is answered as handled already. How many went."""
+        cutoff = now - STALE_AFTER
+        return rowcount(self.s.execute(delete(t.Proposal).where(t.Proposal.created_at < cutoff)))

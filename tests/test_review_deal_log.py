@@ -234,3 +234,22 @@ def test_won_and_no_at_the_same_moment_close_the_deal_once(slack, store, fake):
     closes = [k for k in history_kinds(store, deal.id) if k in (Kind.WON, Kind.NO)]
     assert len(closes) == 1, closes
     assert deal.status.value == closes[0].value
+
+
+# --- housekeeping -------------------------------------------------------------------------------
+
+def test_housekeeping_deletes_stale_proposals_and_keeps_fresh_ones(slack, store, fake, clock):
+    from bot.scheduler import housekeeping
+    slack.deal("add Acme")
+    old = dm_reply(slack, fake, "Acme said maybe")
+    clock.advance(timedelta(days=31))
+    fresh = dm_reply(slack, fake, "Acme said maybe, try after the 15th")
+    with store.tx() as tx:
+        assert tx.count("proposals") == 2
+    housekeeping(slack.app.services, slack.client)
+    with store.tx() as tx:
+        assert tx.count("proposals") == 1
+    assert "Already handled" in texts(press_in_dm(slack, old, "Log it"))  # the old buttons log nothing
+    assert deals_of(store)[0].maybe_count == 0
+    press_in_dm(slack, fresh, "Log it")
+    assert deals_of(store)[0].maybe_count == 1
