@@ -7,6 +7,7 @@ in `storage.rows`); `Tx` composes them, so callers only ever see `tx.<intention-
 
 from __future__ import annotations
 
+import hashlib
 import json
 import queue
 import threading
@@ -18,6 +19,7 @@ from typing import get_type_hints
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from handlers.domain import model as m
@@ -66,6 +68,32 @@ class Store:
             if self.dialect == "postgresql":
                 session.execute(text("SET TRANSACTION READ ONLY"))
             yield Tx(session)
+
+    @contextmanager
+    def serialized(self, name: str, patience: float = 30.0) -> Iterator[None]:
+        """One holder of `name` at a time across every process on this database; the others queue in the
+        order they asked (PostgreSQL's advisory lock, on a connection of its own, so no transaction stays
+        open meanwhile). After `patience` seconds a waiter goes ahead without it. SQLite is one host: the
+        caller's own in-process order is all there is."""
+        if self.dialect != "postgresql":
+            yield
+            return
+        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+        with self.engine.connect() as conn:
+            conn.execute(text(f"SET lock_timeout = '{int(patience * 1000)}ms'"))
+            try:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+                got = True
+            except OperationalError:
+                got = False
+                conn.rollback()
+            conn.commit()
+            try:
+                yield
+            finally:
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
 
     def ping(self) -> bool:
         try:
