@@ -40,3 +40,35 @@ def test_commands_sent_to_two_instances_are_applied_in_order(slack, store, fake,
         assert deal.status is Status.WON, [texts(r) for r in replies]
     finally:
         other.close()
+
+
+def test_a_command_whose_predecessor_never_finishes_goes_ahead_after_the_patience(store):
+    from bot.ordering import Arrivals
+    arrivals = Arrivals(store, patience=0.3)
+    arrivals.ticket("T1:U1")  # taken, never run (its listener died before its turn)
+    late = arrivals.ticket("T1:U1")
+    start = time.monotonic()
+    with late:
+        waited = time.monotonic() - start
+    assert 0.25 <= waited < 5
+    with arrivals.ticket("T1:U1"):  # and the line moves on after it, without waiting again
+        assert time.monotonic() - start - waited < 0.25
+
+
+def test_turns_run_in_ticket_order_whatever_order_their_threads_start(store):
+    from bot.ordering import Arrivals
+    from tests.racing import race
+    arrivals = Arrivals(store)
+    turns = [arrivals.ticket("T1:U1") for _ in range(6)]
+    other = arrivals.ticket("T1:U2")  # another rep's line is not held up by U1's
+    ran: list[int] = []
+
+    def run(i: int) -> None:
+        time.sleep(0.02 * (6 - i))  # the last ticket's thread gets there first
+        with turns[i]:
+            ran.append(i)
+
+    with other:
+        pass
+    assert race(run, [(i,) for i in range(6)]) == []
+    assert ran == list(range(6))
