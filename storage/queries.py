@@ -80,11 +80,11 @@ class Store:
             return
         key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
         with self.engine.connect() as conn:
-            conn.execute(text(f"SET lock_timeout = '{int(patience * 1000)}ms'"))
+            conn.execute(text("SELECT set_config('lock_timeout', :t, false)"), {"t": f"{int(patience * 1000)}ms"})
             try:
                 conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
                 got = True
-            except OperationalError:
+            except OperationalError:  # lock_timeout: the holder is stuck; go ahead (a rollback undoes the SET)
                 got = False
                 conn.rollback()
             conn.commit()
@@ -93,7 +93,8 @@ class Store:
             finally:
                 if got:
                     conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                    conn.commit()
+                conn.execute(text("RESET lock_timeout"))  # the connection goes back to the pool as it came
+                conn.commit()
 
     def ping(self) -> bool:
         try:

@@ -72,3 +72,41 @@ def test_turns_run_in_ticket_order_whatever_order_their_threads_start(store):
         pass
     assert race(run, [(i,) for i in range(6)]) == []
     assert ran == list(range(6))
+
+
+def test_across_instances_a_stuck_holder_delays_the_next_command_only_by_the_patience(store):
+    if store.dialect != "postgresql":
+        pytest.skip("the cross-instance lock is PostgreSQL's")
+    import threading
+    held, release = threading.Event(), threading.Event()
+
+    def stuck_instance() -> None:
+        with store.serialized("rep:T1:U1"):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=stuck_instance)
+    holder.start()
+    try:
+        assert held.wait(10)
+        start = time.monotonic()
+        with store.serialized("rep:T1:U1", patience=0.3):
+            waited = time.monotonic() - start
+        assert 0.25 <= waited < 5
+        start = time.monotonic()
+        with store.serialized("rep:T1:U2", patience=5):  # another rep's lock is free
+            assert time.monotonic() - start < 1
+    finally:
+        release.set()
+        holder.join(10)
+    from sqlalchemy import create_engine
+
+    from storage import Store
+    single = Store(create_engine(store.engine.url, pool_size=1, max_overflow=0))  # the same connection again
+    try:
+        with single.serialized("rep:T1:U1", patience=0.3):
+            pass
+        with single.engine.connect() as conn:  # it went back to the pool without our lock_timeout
+            assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "0"
+    finally:
+        single.dispose()
