@@ -55,8 +55,9 @@ class Turn(AbstractContextManager["Turn"]):
 class Arrivals:
     """Tickets per rep, taken in a Bolt middleware as each slash command arrives."""
 
-    def __init__(self, store: Store, patience: float = PATIENCE):
-        self.store, self.patience = store, patience
+    def __init__(self, store: Store, patience: float = PATIENCE, commands: frozenset[str] = frozenset({"/deal"})):
+        # Only commands whose listener enters its turn may take a ticket: an unused one holds the line.
+        self.store, self.patience, self.commands = store, patience, commands
         self._lines: dict[str, _Line] = {}
         self._changed = threading.Condition()
 
@@ -67,7 +68,7 @@ class Arrivals:
             return Turn(self, key, line, line.issued - 1)
 
     def middleware(self, body: dict[str, Any], context: dict[str, Any], next: Any) -> None:  # noqa: A002 (Bolt's name)
-        if body.get("command") and body.get("user_id"):
+        if body.get("command") in self.commands and body.get("user_id"):
             context["turn"] = self.ticket(f"{body.get('team_id', '')}:{body['user_id']}")
         next()
 
