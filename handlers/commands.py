@@ -15,6 +15,7 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -99,13 +100,18 @@ def ask_for(user: dict[str, Any], *, store: Any, clock: Any, reps: Any, client: 
 
 
 def deal_command(ack: Any, command: dict[str, Any], respond: Any, client: Any, store: Any, clock: Any, reps: Any,
-                 coach: Any, settings: Any) -> None:
+                 coach: Any, settings: Any, turn: Any) -> None:
+    ack()
+    with turn or nullcontext():  # after the rep's earlier commands (bot/ordering.py)
+        _deal_command(command, respond, client, store, clock, reps, coach, settings)
+
+
+def _deal_command(command: dict[str, Any], respond: Any, client: Any, store: Any, clock: Any, reps: Any,
+                  coach: Any, settings: Any) -> None:
     text = (command.get("text") or "").strip()
-    if text.lower() in ("add", "new", "create"):
-        ack()  # a modal must open within 3 s of the trigger: do it before anything slow
+    if text.lower() in ("add", "new", "create"):  # a modal must open within 3 s of the trigger: nothing slow
         client.views_open(trigger_id=command["trigger_id"], view=add_deal_modal())
         return
-    ack()
     ask = ask_for({"id": command["user_id"], "team_id": command.get("team_id", "")}, store=store, clock=clock,
                   reps=reps, client=client, coach=coach, settings=settings,
                   channel_id=command.get("channel_id", ""), respond=respond)
@@ -153,8 +159,8 @@ def do_add(ask: Ask, cmd: Command, anyway: bool = False) -> Reply:
         if existing is not None:
             return _duplicate(ask, cmd, existing)
     amount = cmd.amount
-    deal = ask.log.add(ask.rep.user_id, ask.rep.team_id, cmd.company or "", amount=amount and amount.value,
-                       currency=amount and amount.currency, when=cmd.when, contact=cmd.contact,
+    deal = ask.log.add(ask.rep.user_id, ask.rep.team_id, cmd.company or "", amount=amount.value if amount else None,
+                       currency=amount.currency if amount else None, when=cmd.when, contact=cmd.contact,
                        stage=cmd.stage, note=cmd.note, source=ask.source)
     understood = [f"amount {bk.escape(bk.amount_text(deal))}"] if amount else []
     if cmd.when:
