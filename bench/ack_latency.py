@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.clock import Clock  # noqa: E402
-from bot.fakeslack import FakeSlack  # noqa: E402
+from bot.sandbox.fakeslack import FakeSlack  # noqa: E402
 from storage import Store, upgrade  # noqa: E402
 
 try:  # the driver may move from tests/ into bot/ with the same API

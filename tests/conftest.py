@@ -40,7 +40,7 @@ def no_internet(monkeypatch):
 
 @pytest.fixture(scope="session")
 def _openai_server():
-    from bot.fakeopenai import FakeOpenAI
+    from tests.fakeopenai import FakeOpenAI
     with FakeOpenAI() as server:
         yield server
 
@@ -105,7 +105,7 @@ def clock() -> Clock:
 @pytest.fixture
 def fake():
     """A fake Slack Web API on loopback, recording every call; fails the test on invalid Block Kit."""
-    from bot.fakeslack import FakeSlack
+    from tests.fakeslack import FakeSlack
     from tests.harness import people
     with FakeSlack() as f:
         people(f)

@@ -211,7 +211,7 @@ def _post(url: str, body: str, headers: dict) -> int:
 
 
 def test_serve_http_answers_health_and_slack_then_stops_cleanly_on_sigterm(tmp_path):
-    from bot.fakeslack import FakeSlack
+    from tests.fakeslack import FakeSlack
     port = _free_port()
     secret = TOKENS["SLACK_SIGNING_SECRET"]
     with FakeSlack() as fake:
@@ -262,7 +262,7 @@ def test_serve_http_answers_health_and_slack_then_stops_cleanly_on_sigterm(tmp_p
 
 
 def test_serve_on_a_port_already_taken_exits_2_naming_it(tmp_path):
-    from bot.fakeslack import FakeSlack
+    from tests.fakeslack import FakeSlack
     with socket.socket() as taken, FakeSlack() as fake:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -298,10 +298,10 @@ def test_digest_dry_run_with_a_token_records_nothing_and_asks_slack_nothing(hard
     from decimal import Decimal
 
     from bot.clock import Clock
-    from bot.fakeslack import FakeSlack
     from handlers.deal_log import DealLog
     from handlers.domain.model import Kind, Rep
     from storage import Store, upgrade
+    from tests.fakeslack import FakeSlack
     db = tmp_path / "hardno.db"
     store = Store.from_url(f"sqlite:///{db}")
     upgrade(store.engine)

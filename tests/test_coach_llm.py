@@ -15,7 +15,6 @@ import openai
 import pytest
 
 import prompts
-from bot.fakeopenai import FakeOpenAI
 from handlers import coach as coach_mod
 from handlers.coach import Coach, LLMConfig, build_messages, fill, prompt_values
 from handlers.domain.drafts import (
@@ -29,6 +28,7 @@ from handlers.domain.drafts import (
 )
 from handlers.domain.model import Kind
 from tests.coach_situations import BY_NAME, CASE_IDS, CASES, rubric, situation
+from tests.fakeopenai import FakeOpenAI
 
 KINDS = list(DraftKind)
 MODEL = "test-model-x"

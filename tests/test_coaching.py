@@ -10,12 +10,12 @@ import time
 
 import pytest
 
-from bot.fakeopenai import default_content
 from handlers import coaching
 from handlers.coach import Coach, LLMConfig
 from handlers.domain.drafts import Draft, DraftKind, Situation
 from handlers.domain.model import Kind, Source
 from tests.coach_situations import rubric
+from tests.fakeopenai import default_content
 from tests.test_deal_command import buttons, texts
 
 REP_NAME, REP_TZ = "Dana Scully", "America/New_York"  # U1 in tests/harness.people (its real name)

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
-from bot.fakeslack import FakeSlack, validate_blocks, validate_view
+from tests.fakeslack import FakeSlack, validate_blocks, validate_view
 
 
 @pytest.fixture

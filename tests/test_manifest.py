@@ -186,9 +186,9 @@ def app(tmp_path_factory):
     from bot.app import create_app
     from bot.clock import Clock
     from bot.config import Settings
-    from bot.fakeslack import FakeSlack
     from bot.slack_client import make_client
     from storage import Store, upgrade
+    from tests.fakeslack import FakeSlack
     db = tmp_path_factory.mktemp("manifest") / "hardno.db"
     with FakeSlack() as fake:
         store = Store.from_url(f"sqlite:///{db}")

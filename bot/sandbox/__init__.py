@@ -1,7 +1,7 @@
 """`hardno try`: the whole bot in a terminal, no Slack workspace needed.
 
 The real Bolt app and its handlers run in-process behind the real HTTP runner on loopback; a built-in
-fake Slack (`bot.fakeslack`) answers their Web API calls; `bot.driver` sends the signed requests Slack
+fake Slack (`bot.sandbox.fakeslack`) answers their Web API calls; `bot.driver` sends the signed requests Slack
 would send. The sandbox has its own database (`hardno-try.db` by default) and a fixed demo workspace.
 """
 
@@ -79,9 +79,9 @@ def run_sandbox(db: str = "hardno-try.db", fresh: bool = False, stdin: TextIO | 
 
     from bot.clock import Clock
     from bot.driver import SlackDriver
-    from bot.fakeslack import FakeSlack
     from bot.sandbox import workspace
     from bot.sandbox.console import Console
+    from bot.sandbox.fakeslack import FakeSlack
     from bot.sandbox.render import local_time
     from bot.sandbox.session import Sandbox
     from storage import Store, upgrade

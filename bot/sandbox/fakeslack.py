@@ -1,4 +1,5 @@
-"""A fake Slack Web API on loopback, for tests and for the `hardno try` sandbox.
+"""A fake Slack Web API on loopback: the stand-in Slack of the `hardno try` sandbox (and the base of the
+tests' fake, `tests/fakeslack.py`, which adds failure injection).
 
 The real ``slack_sdk.WebClient(base_url=fake.api_url)`` talks to it over HTTP, so everything between the
 bot and the wire (argument encoding, retries, error handling) is exercised for real.
@@ -11,7 +12,8 @@ What it does:
 * records every call (:class:`Call`) and lets tests wait for calls made from other threads
   (:meth:`FakeSlack.wait_for`), and calls :attr:`FakeSlack.on_call` for each one;
 * serves ``response_url`` endpoints (:meth:`FakeSlack.response_url`) and the external file upload URL;
-* injects failures on demand (:meth:`FakeSlack.fail`): HTTP 429 + ``Retry-After``, 5xx, or ``ok: false``;
+* answers a failure when :meth:`FakeSlack._take_failure` hands it one (never, here: the tests' subclass
+  injects HTTP 429 + ``Retry-After``, 5xx or ``ok: false`` on demand);
 * validates every Block Kit payload it receives (slack_sdk's own model validators plus the documented
   limits slack_sdk does not check), collects the problems in :attr:`FakeSlack.block_errors` and answers
   the way Slack does (``invalid_blocks`` for messages, ``invalid_arguments`` for views).
@@ -806,7 +808,6 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, _Channel] = {}
         self._files: dict[str, dict[str, Any]] = {}
-        self._failures: dict[str, list[_Failure]] = {}
         self._cond = threading.Condition(threading.RLock())
         self._last_ts_us = 0
         self._ids = itertools.count(1)
@@ -1010,13 +1011,12 @@ class FakeSlack:
             return calls
 
     def reset(self) -> None:
-        """Forget recorded calls, block errors and pending failures.
+        """Forget recorded calls and block errors.
 
         The directory (users, channels), uploaded files and views stay."""
         with self._cond:
             self.calls.clear()
             self.block_errors.clear()
-            self._failures.clear()
             self.server_errors.clear()
 
     def assert_no_block_errors(self) -> None:
@@ -1034,47 +1034,10 @@ class FakeSlack:
         token = name if name is not None else f"r{next(self._response_tokens)}"
         return f"{self.base_url}response/{quote(token, safe='')}"
 
-    # -- failure injection ----------------------------------------------------------------------------------
-    def fail(
-        self,
-        method: str,
-        status: int | None = None,
-        *,
-        error: str | None = None,
-        retry_after: int = 1,
-        times: int | None = 1,
-    ) -> None:
-        """Make the next ``times`` calls to ``method`` fail (``times=None``: until :meth:`reset`).
-
-        * ``fail(m, 429, retry_after=1)``: HTTP 429, ``Retry-After: 1``,
-          body ``{"ok": false, "error": "ratelimited"}``
-        * ``fail(m, 500)``: HTTP 500 (body error ``internal_error`` unless ``error`` is given)
-        * ``fail(m, error="channel_not_found")``: HTTP 200 with ``ok: false`` and that error
-
-        ``method`` may also be ``"response_url"`` or ``"file_upload"`` (those answer the error as plain text).
-        """
-        if status is None and error is None:
-            raise ValueError("fail() needs a status, an error, or both")
-        status = status or 200
-        if status == 200 and not error:
-            raise ValueError("an HTTP 200 failure needs an error code")
-        if times is not None and times < 1:
-            raise ValueError("times must be >= 1 (or None for every call)")
-        default = "ratelimited" if status == 429 else "internal_error" if status >= 500 else "invalid_request"
-        rule = _Failure(status, error or default, retry_after if status == 429 else None, times)
-        with self._cond:
-            self._failures.setdefault(method, []).append(rule)
-
+    # -- failure injection (the tests' subclass overrides this) ---------------------------------------------
     def _take_failure(self, method: str) -> _Failure | None:
-        rules = self._failures.get(method)
-        if not rules:
-            return None
-        rule = rules[0]
-        if rule.remaining is not None:
-            rule.remaining -= 1
-            if rule.remaining <= 0:
-                rules.pop(0)
-        return rule
+        """The failure to answer this call to ``method`` with, if any (called with ``_cond`` held)."""
+        return None
 
     # -- request handling -----------------------------------------------------------------------------------
     def _handle(self, http_method: str, raw_path: str, headers: dict[str, str], body: bytes) -> _Answer:
