@@ -117,7 +117,7 @@ def cmd_serve(args) -> int:
 
 
 def cmd_digest(args) -> int:
-    from handlers.nudger import run_digests
+    from handlers.digest import run_digests
     app = runtime_for_jobs(load_settings(), need_token=not args.dry_run)
     report = run_digests(app.services, app.client, ignore_hour=args.now, only_user=args.user,
                          dry_run=args.dry_run, out=sys.stdout)

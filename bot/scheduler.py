@@ -22,7 +22,7 @@ class Job:
 
 def jobs() -> list[Job]:
     from handlers.leaderboard import sweep_boards, sweep_kudos
-    from handlers.nudger import sweep_digests
+    from handlers.digest import sweep_digests
     return [
         # Due-ness is computed per rep from their zone, so one frequent sweep serves everyone.
         Job("digests", sweep_digests, timedelta(minutes=5)),

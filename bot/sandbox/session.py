@@ -311,7 +311,7 @@ class Sandbox:
 
     # -- sandbox-only commands -------------------------------------------------------------------------
     def digest(self) -> None:
-        run_digests = self._job("handlers.nudger", "run_digests", "The nudger (the morning digest)")
+        run_digests = self._job("handlers.digest", "run_digests", "The nudger (the morning digest)")
         if run_digests is None:
             return
         start, out = self.mark(), io.StringIO()
