@@ -147,7 +147,7 @@ def runtime_for_jobs(settings: Settings, need_token: bool = True):
 
 
 def cmd_leaderboard(args) -> int:
-    from handlers.leaderboard import run_boards
+    from handlers.board import run_boards
     app = runtime_for_jobs(load_settings())
     report = run_boards(app.services, app.client, period=args.period, post=args.post, out=sys.stdout)
     print(report.summary(), file=sys.stderr)

@@ -21,7 +21,7 @@ class Job:
 
 
 def jobs() -> list[Job]:
-    from handlers.leaderboard import sweep_boards, sweep_kudos
+    from handlers.board import sweep_boards, sweep_kudos
     from handlers.digest import sweep_digests
     return [
         # Due-ness is computed per rep from their zone, so one frequent sweep serves everyone.

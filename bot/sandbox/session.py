@@ -334,7 +334,7 @@ class Sandbox:
         if period not in ("week", "month", "quarter"):
             self.console.warn("Which period? :board week, :board month or :board quarter.")
             return
-        run_boards = self._job("handlers.leaderboard", "run_boards", "The leaderboard")
+        run_boards = self._job("handlers.board", "run_boards", "The leaderboard")
         if run_boards is None:
             return
         start, out = self.mark(), io.StringIO()
