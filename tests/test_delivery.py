@@ -1,0 +1,231 @@
+"""Every scheduled post (digest, board, kudos) through the one delivery helper: never doubled, never lost.
+
+The fake Slack can fail a post AFTER it went out (`after=True`: a 5xx, an ambiguous error, or a dropped
+connection, so the bot can't know), and keeps what was posted per channel (`fake.messages`), which is
+what a person would see. A "dead instance" is a claim made and never settled.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from handlers.board import run_boards
+from handlers.delivery import LEASE, metadata_for
+from tests.test_leaderboard import BOARD_TIME_NY, close, kudos, sweep, week_of_nov_16  # noqa: F401 - a fixture
+from tests.test_nudger import NY, delivery, digests, local, stuck
+from tests.test_nudger import sweep as sweep_digests
+
+BOARD_PERIOD = "2026-11-16T05:00:00+00:00"  # the week of Nov 16 in New York, as the board's delivery key
+NINE = local(NY, 2026, 11, 23, 9)
+TODAY = "2026-11-23"
+
+
+def in_channel(fake, channel: str) -> list[dict]:
+    """The messages really posted in `channel` (whatever the bot was told)."""
+    return list(fake.messages.get(channel, []))
+
+
+def board_row(store) -> dict:
+    with store.tx() as tx:
+        return tx.delivery("board", "C1", BOARD_PERIOD)
+
+
+# -- a post that went out although the bot was told otherwise ---------------------------------------------
+
+def test_a_board_whose_connection_dropped_after_posting_is_posted_once(week_of_nov_16, fake, clock, store):
+    slack = week_of_nov_16
+    clock.set(BOARD_TIME_NY)
+    fake.fail("chat.postMessage", drop=True, after=True)
+    sweep(slack)
+    assert len(in_channel(fake, "C1")) == 1
+    assert len(fake.calls_to("chat.postMessage")) == 1  # no automatic retry of a post on a connection error
+    assert board_row(store)["state"] == "unknown"
+    for minutes in (5, 10, 60):
+        clock.set(BOARD_TIME_NY + timedelta(minutes=minutes))
+        sweep(slack)
+    [board] = in_channel(fake, "C1")
+    row = board_row(store)
+    # The next sweep looked for it in the channel (its own metadata) and found it: sent, with its ts.
+    assert (row["state"], row["ts"], row["channel"]) == ("sent", board["ts"], "C1")
+    assert board["metadata"] == metadata_for("board", "C1", BOARD_PERIOD)
+
+
+@pytest.mark.parametrize("failure", [{"status": 500}, {"error": "fatal_error"}, {"drop": True}])
+def test_a_board_that_may_have_posted_is_never_posted_again(week_of_nov_16, fake, clock, store, failure):
+    slack = week_of_nov_16
+    clock.set(BOARD_TIME_NY)
+    fake.fail("chat.postMessage", after=True, **failure)
+    sweep(slack)
+    clock.set(BOARD_TIME_NY + timedelta(minutes=5))
+    sweep(slack)
+    assert len(in_channel(fake, "C1")) == 1 and len(fake.calls_to("chat.postMessage")) == 1
+    assert board_row(store)["state"] == "sent"  # found in the channel
+
+
+def test_kudos_whose_connection_dropped_after_posting_are_not_cheered_twice(slack, fake, clock, store):
+    slack.deal("settings board live on", user="U1")
+    clock.advance(timedelta(seconds=10))
+    close(slack, "U1", "Acme")
+    clock.advance(timedelta(minutes=2))
+    fake.fail("chat.postMessage", drop=True, after=True)
+    kudos(slack)
+    close(slack, "U2", "Initech")
+    clock.advance(timedelta(minutes=2))
+    kudos(slack)
+    lines = [m["text"] for m in in_channel(fake, "C1")]
+    assert lines == ["🎯 *Dana Scully* got a clear answer from a prospect today",
+                     "🎯 *Ben Meyer* got a clear answer from a prospect today"]
+    with store.tx() as tx:
+        states = sorted(s for _, _, s in tx.deliveries("kudos"))
+    assert states == ["sent", "sent"]  # the first one found in the channel
+
+
+def test_kudos_that_may_have_posted_are_not_sent_again(slack, fake, clock, store):
+    slack.deal("settings board live on", user="U1")
+    clock.advance(timedelta(seconds=10))
+    close(slack, "U1", "Acme")
+    clock.advance(timedelta(minutes=2))
+    fake.fail("chat.postMessage", error="fatal_error", after=True)
+    kudos(slack)
+    clock.advance(timedelta(minutes=2))
+    kudos(slack)
+    assert len(in_channel(fake, "C1")) == 1 and len(fake.calls_to("chat.postMessage")) == 1
+
+
+def test_a_digest_whose_connection_dropped_after_posting_is_found_and_its_buttons_work(slack, fake, clock, store):
+    stuck(slack, clock, "U1", "Acme Corp")
+    clock.set(NINE)
+    fake.fail("chat.postMessage", drop=True, after=True)
+    assert [u for u, _ in sweep_digests(slack).unknown] == ["U1"]
+    clock.set(NINE + timedelta(minutes=5))
+    sweep_digests(slack)
+    [digest] = in_channel(fake, "DU1")
+    row = delivery(store, "U1", TODAY)
+    assert (row["state"], row["channel"], row["ts"]) == ("sent", "DU1", digest["ts"])
+    assert len(fake.calls_to("chat.postMessage")) == 1
+
+
+def test_a_board_posted_on_request_after_an_unsure_one_is_not_posted_twice(week_of_nov_16, fake, clock, store):
+    slack = week_of_nov_16
+    clock.set(BOARD_TIME_NY + timedelta(days=2))
+    fake.fail("chat.postMessage", drop=True, after=True)
+    first = run_boards(slack.app.services, slack.client, post=True, out=io.StringIO())
+    assert first.failed and len(in_channel(fake, "C1")) == 1
+    again = run_boards(slack.app.services, slack.client, post=True, out=io.StringIO())
+    assert again.posted == [] and [c for c, _ in again.skipped] == ["C1"]
+    assert len(in_channel(fake, "C1")) == 1 and len(fake.calls_to("chat.postMessage")) == 1
+    third = run_boards(slack.app.services, slack.client, post=True, out=io.StringIO())  # asked for again: posted
+    assert third.posted == ["C1"] and len(in_channel(fake, "C1")) == 2
+
+
+# -- a claim whose instance died --------------------------------------------------------------------------
+
+def dead_instance_claims(store, kind: str, target: str, period: str, at) -> None:
+    with store.tx() as tx:
+        assert tx.claim_delivery(kind, target, period, at)
+
+
+def test_a_digest_claimed_by_a_dead_instance_is_sent_once_its_lease_ran_out(slack, fake, clock, store):
+    stuck(slack, clock, "U1", "Acme Corp")
+    clock.set(NINE)
+    dead_instance_claims(store, "digest", "U1", TODAY, clock.now())
+    clock.set(NINE + timedelta(minutes=5))  # the lease still runs: it may be posting right now
+    assert sweep_digests(slack).already == ["U1"] and digests(fake) == []
+    clock.set(NINE + LEASE + timedelta(minutes=1))
+    assert sweep_digests(slack).sent == ["U1"]
+    assert len(in_channel(fake, "DU1")) == 1 and len(digests(fake, "U1")) == 1
+    assert fake.calls_to("conversations.history")  # it looked first
+    row = delivery(store, "U1", TODAY)
+    assert (row["state"], row["attempts"]) == ("sent", 2)
+    clock.advance(LEASE * 3)
+    sweep_digests(slack)
+    assert len(in_channel(fake, "DU1")) == 1
+
+
+def test_a_digest_the_dead_instance_did_post_is_recorded_sent_without_a_second_post(slack, fake, clock, store):
+    stuck(slack, clock, "U1", "Acme Corp")
+    clock.set(NINE)
+    dead_instance_claims(store, "digest", "U1", TODAY, clock.now())
+    posted = slack.client.chat_postMessage(channel="DU1", text="Your digest",  # ... and died right after
+                                           metadata=metadata_for("digest", "U1", TODAY))
+    clock.set(NINE + LEASE + timedelta(minutes=1))
+    sweep_digests(slack)
+    assert len(fake.calls_to("chat.postMessage")) == 1 and len(in_channel(fake, "DU1")) == 1
+    row = delivery(store, "U1", TODAY)
+    assert (row["state"], row["ts"]) == ("sent", posted["ts"])
+
+
+def test_a_board_claimed_by_a_dead_instance_is_recovered(week_of_nov_16, fake, clock, store):
+    slack = week_of_nov_16
+    clock.set(BOARD_TIME_NY)
+    dead_instance_claims(store, "board", "C1", BOARD_PERIOD, clock.now())
+    sweep(slack)
+    assert in_channel(fake, "C1") == []
+    clock.set(BOARD_TIME_NY + LEASE + timedelta(minutes=1))
+    sweep(slack)
+    assert len(in_channel(fake, "C1")) == 1 and board_row(store)["state"] == "sent"
+
+
+def test_a_board_the_dead_instance_did_post_is_not_posted_again(week_of_nov_16, fake, clock, store):
+    slack = week_of_nov_16
+    clock.set(BOARD_TIME_NY)
+    dead_instance_claims(store, "board", "C1", BOARD_PERIOD, clock.now())
+    posted = slack.client.chat_postMessage(channel="C1", text="board", metadata=metadata_for("board", "C1",
+                                                                                              BOARD_PERIOD))
+    clock.set(BOARD_TIME_NY + LEASE + timedelta(minutes=1))
+    sweep(slack)
+    assert len(in_channel(fake, "C1")) == 1
+    assert (board_row(store)["state"], board_row(store)["ts"]) == ("sent", posted["ts"])
+
+
+def test_a_recovery_that_cannot_look_posts_nothing_and_looks_again_later(slack, fake, clock, store):
+    stuck(slack, clock, "U1", "Acme Corp")
+    clock.set(NINE)
+    dead_instance_claims(store, "digest", "U1", TODAY, clock.now())
+    clock.set(NINE + LEASE + timedelta(minutes=1))
+    fake.fail("conversations.history", error="ratelimited")
+    sweep_digests(slack)
+    assert digests(fake) == [] and delivery(store, "U1", TODAY)["state"] == "claimed"
+    clock.advance(LEASE + timedelta(minutes=1))
+    assert sweep_digests(slack).sent == ["U1"] and len(in_channel(fake, "DU1")) == 1
+
+
+# -- no transaction held across a Slack call --------------------------------------------------------------
+
+def test_no_transaction_stays_open_while_a_sweep_talks_to_slack(week_of_nov_16, fake, clock, store):
+    if store.dialect != "postgresql":
+        pytest.skip("pg_stat_activity is PostgreSQL's; on SQLite the sweep takes no lock at all")
+    slack = week_of_nov_16
+    stuck(slack, clock, "U1", "Acme Corp")
+    slack.deal("settings board live on", user="U2")
+    open_during_posts: list[int] = []
+    watcher = store.engine.connect()
+    lock = threading.Lock()
+
+    def look(call) -> None:
+        if call.method != "chat.postMessage":
+            return
+        with lock:
+            n = watcher.execute(text(
+                "select count(*) from pg_stat_activity where datname = current_database() "
+                "and pid <> pg_backend_pid() and state like 'idle in transaction%'")).scalar()
+            watcher.rollback()
+        open_during_posts.append(int(n))
+
+    fake.on_call = look
+    try:
+        clock.set(BOARD_TIME_NY)  # Monday 09:00 in New York: the board and dana's digest are due
+        assert sweep(slack).posted == ["C1"]
+        assert sweep_digests(slack).sent == ["U1"]
+        close(slack, "U2", "Hooli")
+        clock.advance(timedelta(minutes=2))
+        assert kudos(slack).posted == ["C1"]
+    finally:
+        fake.on_call = None
+        watcher.close()
+    assert open_during_posts == [0, 0, 0]
