@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.handler import RetryHandler
 
 
 def make_client(token: str | None, api_url: str, *, max_rate_limit_retries: int = 3) -> WebClient:
@@ -21,7 +22,7 @@ def poster(client: WebClient) -> WebClient:
     if getattr(client, "_hardno_poster", False):
         return client
     try:
-        handlers = [h for h in client.retry_handlers if isinstance(h, RateLimitErrorRetryHandler)]
+        handlers: list[RetryHandler] = [h for h in client.retry_handlers if isinstance(h, RateLimitErrorRetryHandler)]
         copy = WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout, ssl=client.ssl,
                          proxy=client.proxy, headers=dict(client.headers or {}), retry_handlers=handlers)
     except AttributeError:  # pragma: no cover - not a WebClient: use it as it is

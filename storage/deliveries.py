@@ -149,7 +149,7 @@ class DeliveryQueries:
         if ts:
             values.update(state=SENT, channel=channel, ts=ts)
         res = self.s.execute(update(d).where(*_key(kind, target, period), d.state == UNKNOWN).values(**values))
-        return res.rowcount == 1
+        return getattr(res, "rowcount", 0) == 1
 
     def delivery_state(self, kind: str, target: str, period: str) -> str | None:
         return self.s.scalar(select(t.Delivery.state).where(*_key(kind, target, period)))
@@ -169,7 +169,7 @@ class DeliveryQueries:
     def try_lock(self, name: str) -> bool:
         """A transaction-scoped lock so one sweep runs at a time across hosts (PostgreSQL). The sweeps
         themselves take `sweep_lock`, which conflicts with this one."""
-        if self.s.bind.dialect.name != "postgresql":
+        if self.s.get_bind().dialect.name != "postgresql":
             return True
         return bool(self.s.scalar(text("select pg_try_advisory_xact_lock(:k)"), {"k": lock_key(name)}))
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import get_type_hints
+from typing import Any, get_type_hints
 
 from sqlalchemy import String, any_, bindparam, extract, func, select, text, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -41,10 +41,10 @@ class PlanningQueries:
         The hot path of the morning plan (a million deals), so it reads through the driver's own cursor
         (a server-side one on PostgreSQL) and builds tuples, not ORM objects; in this transaction."""
         cols = ", ".join(DealRow._fields)
-        raw = self.s.connection().connection.driver_connection
+        raw: Any = self.s.connection().connection.driver_connection
         owner_list = None if owners is None else sorted(set(owners))
         make = DealRow._make
-        if self.s.bind.dialect.name == "postgresql":
+        if self.s.get_bind().dialect.name == "postgresql":
             self._roomy()
             # Grouping needs equal owners together, not a linguistic order: COLLATE "C" sorts by bytes.
             sql = (f"SELECT {cols} FROM deals WHERE status = 'open' "
@@ -119,7 +119,7 @@ class PlanningQueries:
         """`column` is one of `ids`, however many, as ONE bound parameter: an array on PostgreSQL, a JSON
         list read by json_each on SQLite (both far from any bound-parameter limit)."""
         ids = sorted(set(ids))
-        dialect = self.s.bind.dialect.name
+        dialect = self.s.get_bind().dialect.name
         if dialect == "postgresql":
             return column == any_(bindparam(None, ids, type_=ARRAY(String())))
         if dialect == "sqlite":
@@ -139,7 +139,7 @@ class PlanningQueries:
 
     def _days(self, start, end):
         """(end - start) in days, fractional, labelled `v`."""
-        if self.s.bind.dialect.name == "postgresql":
+        if self.s.get_bind().dialect.name == "postgresql":
             return (extract("epoch", end - start) / 86400.0).label("v")
         return (func.julianday(end) - func.julianday(start)).label("v")
 
@@ -149,13 +149,14 @@ class PlanningQueries:
         connection (`_Median`), still one GROUP BY in SQL. `bytewise` groups in COLLATE "C" on PostgreSQL,
         the cheapest sort; without it the groups follow the column's own order, which an index can give."""
         k = [sub.c[name] for name in keys]
-        if self.s.bind.dialect.name == "postgresql":
+        if self.s.get_bind().dialect.name == "postgresql":
             self._roomy()
             if bytewise:  # grouping needs equality, not a linguistic order
                 k = [c.collate("C").label(c.name) for c in k]
             q = select(*k, func.percentile_cont(0.5).within_group(sub.c.v), func.count()).group_by(*k)
             return [tuple(r) for r in self.s.execute(q)]
-        self.s.connection().connection.driver_connection.create_aggregate("hardno_median", 1, _Median)
+        driver: Any = self.s.connection().connection.driver_connection
+        driver.create_aggregate("hardno_median", 1, _Median)
         q = select(*k, func.hardno_median(sub.c.v), func.count()).group_by(*k)
         return [tuple(r) for r in self.s.execute(q)]
 

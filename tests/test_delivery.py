@@ -16,13 +16,18 @@ from sqlalchemy import text
 
 from handlers.board import run_boards
 from handlers.delivery import LEASE, metadata_for
-from tests.test_leaderboard import BOARD_TIME_NY, close, kudos, sweep, week_of_nov_16  # noqa: F401 - a fixture
+from tests.test_leaderboard import BOARD_TIME_NY, close, kudos, sweep, the_week_of_nov_16
 from tests.test_nudger import NY, delivery, digests, local, stuck
 from tests.test_nudger import sweep as sweep_digests
 
 BOARD_PERIOD = "2026-11-16T05:00:00+00:00"  # the week of Nov 16 in New York, as the board's delivery key
 NINE = local(NY, 2026, 11, 23, 9)
 TODAY = "2026-11-23"
+
+
+@pytest.fixture
+def week_of_nov_16(slack, clock):
+    return the_week_of_nov_16(slack, clock)
 
 
 def in_channel(fake, channel: str) -> list[dict]:

@@ -13,9 +13,9 @@ import pytest
 
 from bot.app import create_app
 from bot.slack_client import make_client
+from handlers.board import run_boards, sweep_boards, sweep_kudos
 from handlers.deal_log import DealLog
 from handlers.domain.model import Kind, Rep
-from handlers.board import run_boards, sweep_boards, sweep_kudos
 from tests.racing import race
 from tests.test_deal_command import texts
 
@@ -55,6 +55,10 @@ def channel(store, cid):
 
 @pytest.fixture
 def week_of_nov_16(slack, clock):
+    return the_week_of_nov_16(slack, clock)
+
+
+def the_week_of_nov_16(slack, clock):
     """dana closes two (won, no), ben one (dropped), priya has an open deal; then it's Monday."""
     clock.set(IN_WEEK)
     close(slack, "U1", "Acme")

@@ -23,7 +23,8 @@ def register(app: App) -> None:
 
 def channel_members(client, channel_id: str) -> list[str]:
     """Everyone in the channel, every page of conversations.members."""
-    members, cursor = [], None
+    members: list[str] = []
+    cursor = None
     while True:
         page = client.conversations_members(channel=channel_id, limit=1000, cursor=cursor)
         members += page.get("members") or []

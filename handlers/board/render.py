@@ -205,7 +205,8 @@ def board_blocks(s: Standings, details: bool, footer: str) -> tuple[str, list[Bl
 
 
 def _sections(lines: list[str]) -> list[Block]:
-    out, chunk = [], ""
+    out: list[Block] = []
+    chunk = ""
     for line in lines:
         if chunk and len(chunk) + 1 + len(line) > bk.MAX_SECTION:
             out.append(SectionBlock(text=bk.md(chunk)))

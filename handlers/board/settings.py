@@ -47,8 +47,7 @@ def apply_board(ask: Ask, words: list[str]) -> Reply:
         ch = ch.replace(live=on, last_kudos_at=now if on else ch.last_kudos_at)
         said = ("Live kudos are on: when a rep here closes out a deal, I post one line (a burst of closes is "
                 "still one line)." if on else "Live kudos are off in this channel.")
-    elif len(words) in (2, 3) and Schedule.parse(words[0], words[1]):
-        schedule = Schedule.parse(words[0], words[1])
+    elif len(words) in (2, 3) and (schedule := Schedule.parse(words[0], words[1])) is not None:
         zone = find_zone(words[2]) if len(words) == 3 else ask.rep.tz
         if zone is None:
             return Reply(f"I don't know the time zone “{bk.escape(words[2][:60])}”. Use a name like "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -72,7 +72,9 @@ class _Stats:
     writer at a time) they run in the planning transaction, before its scan."""
 
     def __init__(self, store, owners, pool: ThreadPoolExecutor | None):
-        self.owners, self.futures, self.found = owners, None, None
+        self.owners = owners
+        self.found: tuple[dict, dict] | None = None
+        self.futures: list[Future] | None = None
         if pool is not None:
             self.futures = [pool.submit(self._read, store, q) for q in ("median_amounts", "median_stage_days")]
 
@@ -96,6 +98,7 @@ class _Stats:
 
     def get(self) -> tuple[dict, dict]:
         if self.futures is None:
+            assert self.found is not None, "before_scan() reads them first"
             return self.found
         return self.futures[0].result(), self.futures[1].result()
 
@@ -134,7 +137,7 @@ class Planned:
 def line_of(deal: Deal | DealRow, reasons: Iterable, age_days: int) -> Line:
     stalls = list(reasons)
     first = stalls[0].suggestion if stalls else None
-    return Line(deal.id, deal.company, None if deal.amount is None else bk.amount_text(deal),
+    return Line(int(deal.id or 0), deal.company, None if deal.amount is None else bk.amount_text(deal),  # type: ignore[arg-type]
                 tuple(s.reason for s in stalls), age_days, "breakup" if first in (BREAKUP, TAKE_NO) else "ask",
                 first == MEETING)
 
