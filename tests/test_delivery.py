@@ -208,29 +208,33 @@ def test_no_transaction_stays_open_while_a_sweep_talks_to_slack(week_of_nov_16, 
     slack = week_of_nov_16
     stuck(slack, clock, "U1", "Acme Corp")
     slack.deal("settings board live on", user="U2")
-    open_during_posts: list[int] = []
+    open_during_calls: list[tuple[str, int]] = []
     watcher = store.engine.connect()
     lock = threading.Lock()
 
-    def look(call) -> None:
-        if call.method != "chat.postMessage":
-            return
+    def look(call) -> None:  # every Web API call a sweep makes, posts and reads alike
         with lock:
             n = watcher.execute(text(
                 "select count(*) from pg_stat_activity where datname = current_database() "
                 "and pid <> pg_backend_pid() and state like 'idle in transaction%'")).scalar()
             watcher.rollback()
-        open_during_posts.append(int(n))
+        open_during_calls.append((call.method, int(n)))
 
-    fake.on_call = look
+    def watched(run, *args):
+        fake.on_call = look
+        try:
+            return run(*args)
+        finally:
+            fake.on_call = None
+
     try:
         clock.set(BOARD_TIME_NY)  # Monday 09:00 in New York: the board and dana's digest are due
-        assert sweep(slack).posted == ["C1"]
-        assert sweep_digests(slack).sent == ["U1"]
+        assert watched(sweep, slack).posted == ["C1"]
+        assert watched(sweep_digests, slack).sent == ["U1"]
         close(slack, "U2", "Hooli")
         clock.advance(timedelta(minutes=2))
-        assert kudos(slack).posted == ["C1"]
+        assert watched(kudos, slack).posted == ["C1"]
     finally:
-        fake.on_call = None
         watcher.close()
-    assert open_during_posts == [0, 0, 0]
+    assert [m for m, _ in open_during_calls].count("chat.postMessage") == 3
+    assert [(m, n) for m, n in open_during_calls if n] == []
