@@ -180,7 +180,13 @@ def reconcile(services: Any, client: Any, kind: str) -> int:
         if u.channel:
             try:
                 ts = find_post(client, u.channel, metadata_for(kind, u.target, u.period))
-            except Exception as e:
+            except SlackApiError as e:  # e.g. missing_scope on an old install: it stays unknown, unlooked-for
+                log.warning("could not look for the unsure %s in %s: %s", kind, u.channel, _said(e))
+                if _said(e) != "ratelimited":  # nothing will change by the next sweep
+                    with store.tx() as tx:
+                        tx.found_delivery(kind, u.target, u.period, clock.now(), channel=u.channel, ts=None)
+                continue
+            except Exception as e:  # Slack unreachable: look again next time
                 log.warning("could not look for the unsure %s in %s: %s", kind, u.channel, e)
                 continue
         with store.tx() as tx:
