@@ -25,11 +25,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError
@@ -44,6 +45,9 @@ LEASE = timedelta(minutes=10)  # far beyond one post's worst case: a 15 s timeou
 # Slack answered, and its answer says the post may have gone through anyway.
 AMBIGUOUS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 HISTORY_PAGE, HISTORY_PAGES = 200, 3  # how far back a post is looked for: the latest 600 messages
+FAN_OUT = 8  # posts in flight at once; Slack's limits are kept by the poster's Throttle, not by this
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,17 @@ def exclusive(store: Any, name: str) -> Iterator[bool]:
     transaction held open meanwhile. On SQLite (one host) always True: the claims keep posts single."""
     with sweep_lock(store, name) as mine:
         yield mine
+
+
+def fan_out(work: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """`work` on every item, up to FAN_OUT at once (each in its own transactions); results in the items'
+    order. The first exception raised is raised once all are done."""
+    todo = list(items)
+    if len(todo) <= 1:
+        return [work(i) for i in todo]
+    with ThreadPoolExecutor(min(FAN_OUT, len(todo)), thread_name_prefix="deliver") as pool:
+        futures = [pool.submit(work, i) for i in todo]
+    return [f.result() for f in futures]
 
 
 def _record(kind: str, outcome: Outcome) -> None:

@@ -34,6 +34,7 @@ from handlers.delivery import (
     Outcome,
     deliver,
     exclusive,
+    fan_out,
     find_post,
     metadata_for,
     reconcile,
@@ -55,6 +56,10 @@ class BoardReport:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (channel, error)
     notes: list[str] = field(default_factory=list)
 
+    def add(self, other: BoardReport) -> None:
+        for name in ("posted", "printed", "skipped", "failed", "notes"):
+            getattr(self, name).extend(getattr(other, name))
+
     def summary(self) -> str:
         bits = []
         if self.printed:
@@ -75,17 +80,24 @@ def sweep_boards(services: Any, client: Any) -> BoardReport:
         if not mine:
             report.notes.append("another sweep is running")
             return report
-        reconcile(services, poster(client), BOARD)
-        for info in bot_channels(client):
+        post_client = poster(client)
+        reconcile(services, post_client, BOARD)
+
+        def one(info: dict) -> BoardReport:
+            part = BoardReport()
             try:
-                _sweep_channel(services, client, info["id"], report)
+                _sweep_channel(services, client, post_client, info["id"], part)
             except Exception as e:  # one channel's trouble must not stop the others
                 log.exception("leaderboard for %s failed", info["id"])
-                report.failed.append((info["id"], f"{type(e).__name__}: {e}"))
+                part.failed.append((info["id"], f"{type(e).__name__}: {e}"))
+            return part
+
+        for part in fan_out(one, bot_channels(client)):  # concurrently; the report in the channels' order
+            report.add(part)
     return report
 
 
-def _sweep_channel(services: Any, client: Any, channel: str, report: BoardReport) -> None:
+def _sweep_channel(services: Any, client: Any, post_client: Any, channel: str, report: BoardReport) -> None:
     store, now = services.store, services.clock.now()
     with store.tx() as tx:
         ch = tx.channel(channel) or ChannelSettings(channel)
@@ -115,7 +127,7 @@ def _sweep_channel(services: Any, client: Any, channel: str, report: BoardReport
         text, blocks = board_blocks(s, ch.details, _post_footer(schedule, zone))
         return Message(channel, text, bk.as_dicts(blocks), metadata_for(BOARD, channel, period))
 
-    _report(report, channel, deliver(services, client, BOARD, channel, period, compose))
+    _report(report, channel, deliver(services, post_client, BOARD, channel, period, compose))
 
 
 def _report(report: BoardReport, channel: str, outcome: Outcome | None) -> None:

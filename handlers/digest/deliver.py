@@ -30,6 +30,7 @@ from handlers.delivery import (
     Outcome,
     deliver,
     exclusive,
+    fan_out,
     metadata_for,
     reconcile,
 )
@@ -66,6 +67,10 @@ class DigestReport:
     off: list[str] = field(default_factory=list)
     not_due: int = 0
     notes: list[str] = field(default_factory=list)
+
+    def add(self, other: DigestReport) -> None:
+        for name in ("sent", "empty", "already", "failed", "unknown", "gave_up"):
+            getattr(self, name).extend(getattr(other, name))
 
     def summary(self) -> str:
         bits = [f"{len(self.printed)} printed (dry run, nothing sent)"] if self.dry_run else [f"{len(self.sent)} sent"]
@@ -136,11 +141,16 @@ def _run(services, client, report: DigestReport, ignore_schedule: bool, only_use
         for d, p in plans:
             _print(d, p, (d.rep.user_id, d.day.isoformat()) in settled, out, report, quiet=not only_user)
         return
-    post_client, home = poster(client), None
-    for d, p in plans:
-        if p is not None and p.more and home is None:
-            home = app_home_link(client) or ""
-        _deliver(services, post_client, d, p, home or None, report)
+    post_client = poster(client)
+    home = app_home_link(client) if any(p is not None and p.more for _, p in plans) else None
+
+    def one(plan: tuple[Due, Planned | None]) -> DigestReport:
+        mine = DigestReport()
+        _deliver(services, post_client, plan[0], plan[1], home, mine)
+        return mine
+
+    for mine in fan_out(one, plans):  # concurrently; the report in the plans' order
+        report.add(mine)
     _refresh_some(services, reps, now, budget)
 
 
