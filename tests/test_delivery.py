@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
+from bot.slack_client import Throttle
 from handlers.board import run_boards
 from handlers.delivery import LEASE, metadata_for
 from tests.test_leaderboard import BOARD_TIME_NY, close, kudos, sweep, the_week_of_nov_16
@@ -238,3 +240,53 @@ def test_no_transaction_stays_open_while_a_sweep_talks_to_slack(week_of_nov_16, 
         watcher.close()
     assert [m for m, _ in open_during_calls].count("chat.postMessage") == 3
     assert [(m, n) for m, n in open_during_calls if n] == []
+
+
+# -- fan-out within Slack's limits ------------------------------------------------------------------------
+
+def test_digests_go_out_concurrently_each_once(slack, fake, clock, store):
+    reps = [f"U{n}" for n in range(10, 18)]
+    for user in reps:
+        fake.add_user(user, user.lower(), tz=NY)
+        stuck(slack, clock, user, f"Deal of {user}")
+    in_flight, most = [0], [0]
+    lock = threading.Lock()
+
+    def slow_post(call) -> None:  # Slack takes 0.3 s to answer each post
+        if call.method == "chat.postMessage":
+            with lock:
+                in_flight[0] += 1
+                most[0] = max(most[0], in_flight[0])
+            time.sleep(0.3)
+            with lock:
+                in_flight[0] -= 1
+
+    fake.on_call = slow_post
+    clock.set(NINE)
+    started = time.monotonic()
+    report = sweep_digests(slack)
+    took = time.monotonic() - started
+    fake.on_call = None
+    assert report.sent == reps  # in the reps' order, whatever order they went out in
+    assert sorted(c.params["channel"] for c in digests(fake)) == [f"D{u}" for u in reps]
+    assert most[0] > 1 and took < 8 * 0.3  # not one post after another
+
+
+def test_the_throttle_keeps_each_channel_to_its_rate():
+    throttle = Throttle(tiers={}, per_channel=10.0)  # a burst of 30, then 10 a second
+    started = time.monotonic()
+    for _ in range(40):
+        throttle.wait("chat.postMessage", "C1")
+    assert 0.9 <= time.monotonic() - started < 2.5
+    started = time.monotonic()
+    assert throttle.wait("chat.postMessage", "C2") == 0  # another channel has its own bucket
+    assert throttle.wait("users.info") == 0  # a method without a tier is not held up
+    assert time.monotonic() - started < 0.1
+
+
+def test_the_throttle_keeps_a_tiered_method_to_its_tier():
+    throttle = Throttle(tiers={"conversations.history": 600})  # 10 a second, a burst of 30
+    started = time.monotonic()
+    for _ in range(35):
+        throttle.wait("conversations.history", "C1")
+    assert 0.4 <= time.monotonic() - started < 1.5
