@@ -11,6 +11,7 @@ What it does:
 * records every call (:class:`Call`) and lets tests wait for calls made from other threads
   (:meth:`FakeSlack.wait_for`), and calls :attr:`FakeSlack.on_call` for each one;
 * serves ``response_url`` endpoints (:meth:`FakeSlack.response_url`) and the external file upload URL;
+* enforces rate limits on demand (:meth:`FakeSlack.limit`), answering 429 + ``Retry-After`` as Slack does;
 * injects failures on demand (:meth:`FakeSlack.fail`): HTTP 429 + ``Retry-After``, 5xx, or ``ok: false``,
   before the method runs or (``after=True``) once it has had its effect, or a connection dropped
   without an answer (``drop=True``);
@@ -816,6 +817,8 @@ class FakeSlack:
         self._files: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, list[_Failure]] = {}
         self.messages: dict[str, list[dict[str, Any]]] = {}  # channel id -> posted messages, oldest first
+        self._limits: dict[str, tuple[float, bool]] = {}  # method -> (calls per second, per channel?)
+        self._buckets: dict[tuple[str, str], list[float]] = {}
         self._cond = threading.Condition(threading.RLock())
         self._last_ts_us = 0
         self._ids = itertools.count(1)
@@ -1083,6 +1086,27 @@ class FakeSlack:
         with self._cond:
             self._failures.setdefault(method, []).append(rule)
 
+    def limit(self, method: str, per_second: float, *, per_channel: bool = False) -> None:
+        """Enforce a rate limit on ``method`` the way Slack does: beyond ``per_second`` calls (workspace-wide,
+        or ``per_channel``) within a second, answer HTTP 429 with ``Retry-After: 1``."""
+        with self._cond:
+            self._limits[method] = (per_second, per_channel)
+
+    def _over_limit(self, method: str, params: dict[str, Any]) -> bool:
+        rule = self._limits.get(method)
+        if rule is None:
+            return False
+        rate, per_channel = rule
+        key = (method, str(params.get("channel") or "") if per_channel else "")
+        now = time.monotonic()
+        tokens, last = self._buckets.get(key, [rate, now])
+        tokens = min(rate, tokens + (now - last) * rate)
+        if tokens < 1:
+            self._buckets[key] = [tokens, now]
+            return True
+        self._buckets[key] = [tokens - 1, now]
+        return False
+
     def _take_failure(self, method: str) -> _Failure | None:
         rules = self._failures.get(method)
         if not rules:
@@ -1147,6 +1171,8 @@ class FakeSlack:
             failure = self._take_failure(method)
             if failure is not None and not failure.after:
                 answer, injected = failure.answer(json_body=True), True
+            elif self._over_limit(method, params):
+                answer = _Answer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
             elif bad_body is not None:
                 answer = _err("invalid_json", detail=bad_body)
             elif (auth := self._auth_error(headers, params)) is not None:
