@@ -11,11 +11,7 @@ from handlers.domain.model import ChannelSettings
 from handlers.settings import Area, area
 
 USAGE = "on|off\n<day> <time> [zone]\ndetails on|off\nlive on|off\nhide-me|show-me"
-
-
 EXAMPLES = "e.g. `/deal settings board fri 16:00` (your time zone) or `/deal settings board mon 9am Europe/Berlin`"
-
-
 IN_A_CHANNEL = ("Board settings belong to a channel: run `/deal settings board ...` in the team channel "
                 "whose leaderboard you want to change. (`hide-me` and `show-me` work anywhere.)")
 

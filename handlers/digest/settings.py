@@ -12,8 +12,6 @@ from handlers.domain.text import clip, escape
 from handlers.settings import Area, area
 
 USAGE = "8am\noff\non\nweekends on|off"
-
-
 _HOUR = re.compile(r"^(\d{1,2})(?::(\d{2}))?(am|pm|a\.m\.|p\.m\.)?$")
 
 
