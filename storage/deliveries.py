@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, or_, select, text, update
-from sqlalchemy.orm import Session
 
 from storage import models as t
+from storage.base import TxBase
 
 if TYPE_CHECKING:
     from storage.queries import Store
@@ -66,13 +66,6 @@ def sweep_lock(store: Store, name: str) -> Iterator[bool]:
                 conn.execute(text("select pg_advisory_unlock(:k)"), {"k": key})
 
 
-def chunks(ids: Iterable[str], size: int = 500) -> Iterator[list[str]]:
-    """Keep IN lists well under every backend's bound-parameter limit (a channel may have thousands)."""
-    ordered = sorted(set(ids))
-    for i in range(0, len(ordered), size):
-        yield ordered[i:i + size]
-
-
 def _key(kind: str, target: str, period: str) -> tuple:
     d = t.Delivery
     return d.kind == kind, d.target == target, d.period == period
@@ -91,12 +84,7 @@ def _expired(now: datetime, lease: timedelta):
                                          and_(d.lease_until.is_(None), d.claimed_at < now - lease)))
 
 
-class DeliveryQueries:
-    s: Session
-
-    def _insert_once(self, table, values: dict) -> bool:  # pragma: no cover - Tx's own
-        raise NotImplementedError
-
+class DeliveryQueries(TxBase):
     # -- scheduled deliveries ----------------------------------------------
     def claim_delivery(self, kind: str, target: str, period: str, now: datetime,
                        lease: timedelta = DEFAULT_LEASE) -> Claim | None:
@@ -184,7 +172,7 @@ class DeliveryQueries:
             periods.setdefault(target, set()).add(period)
         found: set[tuple[str, str]] = set()
         d = t.Delivery
-        for chunk in chunks(periods):
+        for chunk in self._chunks(periods):
             q = select(d.target, d.period).where(
                 d.kind == kind, d.target.in_(chunk),
                 d.period.in_(sorted(set().union(*(periods[c] for c in chunk)))), d.state != FAILED)

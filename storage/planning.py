@@ -13,21 +13,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, get_type_hints
 
-from sqlalchemy import String, any_, bindparam, extract, func, select, text, union_all
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session
+from sqlalchemy import extract, func, select, text, union_all
 
 from handlers.domain import model as m
 from handlers.domain.stalls import DealRow
 from storage import models as t
+from storage.base import TxBase
 
 _ROW_TIMES = frozenset(i for i, name in enumerate(DealRow._fields)
                        if "datetime" in str(get_type_hints(DealRow)[name]))  # DealRow's time columns
 
 
-class PlanningQueries:
-    s: Session
-
+class PlanningQueries(TxBase):
     def workspace_thresholds(self) -> dict[str, dict]:
         """{team_id: that workspace's overrides of the nudger's thresholds}, for workspaces that set any."""
         q = select(t.Workspace.team_id, t.Workspace.thresholds).where(t.Workspace.thresholds.is_not(None))
@@ -114,18 +111,6 @@ class PlanningQueries:
         for owner, stage, v, n in self._medians(union_all(final, between).subquery(), ["owner", "stage"]):
             found.setdefault(owner, {})[stage] = (float(v), int(n))
         return found
-
-    def _among(self, column, ids: Iterable[str]):
-        """`column` is one of `ids`, however many, as ONE bound parameter: an array on PostgreSQL, a JSON
-        list read by json_each on SQLite (both far from any bound-parameter limit)."""
-        ids = sorted(set(ids))
-        dialect = self.s.get_bind().dialect.name
-        if dialect == "postgresql":
-            return column == any_(bindparam(None, ids, type_=ARRAY(String())))
-        if dialect == "sqlite":
-            each = func.json_each(json.dumps(ids)).table_valued("value")
-            return column.in_(select(each.c.value))
-        return column.in_(ids)  # pragma: no cover - other backends
 
     def _roomy(self) -> None:
         """PostgreSQL, for the planning transaction only (SET LOCAL): sort in memory, no JIT (its compile
