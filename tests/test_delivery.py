@@ -214,15 +214,25 @@ def test_no_transaction_stays_open_while_a_sweep_talks_to_slack(week_of_nov_16, 
     watcher = store.engine.connect()
     lock = threading.Lock()
 
+    def idle_in_transaction() -> set:
+        found = watcher.execute(text(
+            "select pid, xact_start from pg_stat_activity where datname = current_database() "
+            "and pid <> pg_backend_pid() and state like 'idle in transaction%'")).fetchall()
+        watcher.rollback()
+        return {tuple(r) for r in found}
+
     def look(call) -> None:  # every Web API call a sweep makes, posts and reads alike
+        # Slack takes 0.2 s to answer: a transaction open before and after that wait spans the call (other
+        # deliveries' claims, going on at the same moment, commit within it).
         with lock:
-            n = watcher.execute(text(
-                "select count(*) from pg_stat_activity where datname = current_database() "
-                "and pid <> pg_backend_pid() and state like 'idle in transaction%'")).scalar()
-            watcher.rollback()
-        open_during_calls.append((call.method, int(n)))
+            before = idle_in_transaction()
+            time.sleep(0.2)
+            held = before & idle_in_transaction()
+        open_during_calls.append((call.method, len(held)))
 
     def watched(run, *args):
+        # Only the sweep's own connections may be seen: the listeners of the commands before it finish first.
+        assert slack.settle()
         fake.on_call = look
         try:
             return run(*args)
