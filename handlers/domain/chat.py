@@ -49,6 +49,7 @@ from handlers.domain.model import Kind
 from handlers.domain.when import find_when
 
 MAX_PARSE = 2000
+PROPOSE_AT = 0.5  # the confidence from which the bot proposes rather than asks
 
 # --------------------------------------------------------------------------------------------
 # Outcome phrases.
@@ -263,7 +264,8 @@ class Proposal:
     when: datetime | None = None  # aware UTC: next meeting (MEETING) or "try after" date (MAYBE)
     note: str = ""  # the message itself, trimmed, Slack markup as plain text
     amount_text: str | None = None  # "$20k" as written, when the line names an amount
-    confidence: float = 1.0  # 0..1; below 0.5 the bot asks rather than proposes
+    confidence: float = 1.0  # 0..1; below PROPOSE_AT the bot asks rather than proposes
+    choices: tuple[str, ...] = ()  # the rep's deals a shared prefix ("Acme") may mean: the bot asks which
 
 
 # --- Slack markup -----------------------------------------------------------------------------
@@ -724,3 +726,9 @@ def parse_chat(text: str, companies: Sequence[str], tz: str, now: datetime) -> P
 
     return Proposal(kind=kind, company=company, known=known, when=when, note=note, amount_text=amount,
                     confidence=confidence)
+
+
+def read_chat(text: str, companies: Sequence[str], tz: str, now: datetime) -> list[Proposal]:
+    """Every update one chat line holds, one per deal, in the order named; [] for chatter."""
+    one = parse_chat(text, companies, tz, now)
+    return [] if one is None else [one]
