@@ -137,14 +137,15 @@ def table(scores: dict[str, Score]) -> str:
     return "\n".join(out)
 
 
-def report(reader: Reader, misses: bool = False) -> str:
+def report(reader: Reader, misses: str | None = None) -> str:
     corpus = load()
     scores = {"all": score(corpus, reader), "tuning set": score(corpus, reader, "tune"),
               "held out": score(corpus, reader, "held")}
     text = table(scores)
     if misses:
         text += "\n\nRead wrong:\n" + "\n".join(f"  {line.text!r}: want {(line.kind, line.company, line.date)}, "
-                                               f"got {got}" for line, got in scores["all"].misses)
+                                               f"got {got}" for line, got in scores["all"].misses
+                                               if misses in ("all", line.set))
     return text
 
 
@@ -162,7 +163,7 @@ def _llm_reader() -> Reader:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--llm", action="store_true", help="read through the configured model (falls back to rules)")
-    ap.add_argument("--misses", action="store_true", help="list the lines read wrong")
+    ap.add_argument("--misses", choices=("all", "tune", "held"), help="list the lines of this set read wrong")
     args = ap.parse_args(argv)
     reader = _llm_reader() if args.llm else read_chat
     print(("LLM path" if args.llm else "Rules alone") + f" on {CORPUS.relative_to(ROOT)}:\n")

@@ -56,7 +56,8 @@ PROPOSE_AT = 0.5  # the confidence from which the bot proposes rather than asks
 #
 # Mini-syntax (compiled once by `_compile`): words separated by spaces; "a|b" are alternatives
 # for one word; a trailing "?" makes a word optional; "<co>" is the company named in the line;
-# "<end>" is the end of a clause; "^" the start of the line. Phrases are matched against the
+# "<end>" is the end of a clause; "^" the start of the line; "*" up to four words of the clause;
+# "<date>" a word that starts a date ("dec", "friday", "12/3"). Phrases are matched against the
 # line folded (lowercase, no accents), without apostrophes ("didn't" reads as "didnt"), with
 # hyphens as spaces and ABBREVIATIONS expanded ("vm" reads as "voicemail").
 # --------------------------------------------------------------------------------------------
@@ -81,6 +82,21 @@ PHRASES: dict[Kind, tuple[str, ...]] = {
         "happy|satisfied|fine with our|their|the current|existing? supplier|vendor|provider|partner|solution|setup|agency",
         "keep|keeping|keeps your|our info|information|details|card|number|deck on file", "on file",
         "pushed it? to|back", "revisit", "budget frozen|freeze", "no budget until|till|before|this",
+        # a request for information, a proposal or time: they have not decided
+        "asked|asks|asking|wants|want|wanted|needs|need|needed|requested|requesting|send|email|mail|get|see * "
+        + "|".join(("proposal", "proposals", "quote", "quotes", "deck", "pricing", "prices", "price", "info",
+                    "information", "details", "materials", "brochure", "case-studies", "case-study", "references",
+                    "reference", "trial", "pilot", "one-pager", "onepager", "roi", "security", "questionnaire",
+                    "msa", "docs", "documentation", "specs", "sow", "discount", "redlined", "writing", "w-9")),
+        "more info|information|details", "send more", "sounds interesting",
+        "time|weeks|days|while to think", "to think <end>", "wants|want|needs|need to think",
+        "give us|them|me a few|couple|some? days|weeks|time",
+        "ping|call|email|contact|follow-up|check-in|reach-out|try|circle-back|reconnect * after|in|next|on|around|then",
+        "follow up <date>", "check back", "check in after|in|next|on",
+        "evaluating", "comparing|compare", "considering", "still deciding", "deciding", "reviewing|review it",
+        "wait for|until|till", "leaning yes|towards", "loop in", "needs|need|waiting-on|waiting-for|pending approval|sign-off|signoff",
+        "sign off from", "approval from", "before deciding|they decide", "decide after", "budget opens|opens up",
+        "in the spring|summer|fall|autumn|winter", "next quarter",
     ),
     Kind.TOUCH: (  # an attempt that got no answer
         "voicemail", "voicemails", "left a|another? message|msg", "left word",
@@ -95,6 +111,13 @@ PHRASES: dict[Kind, tuple[str, ...]] = {
         "called", "rang", "dialed", "pinged", "chased", "texted", "messaged", "reached out",
         "tried calling|emailing|again", "tried to reach|call", "ghosted", "ghosting", "still waiting", "waiting to hear",
         "in a meeting", "out of office", "ooo",  # tried, but did not reach them
+        "sent <co> a|an|another? follow-up|email|note|reminder|nudge|message", "nudge", "nudged", "bumped",
+        "zero response|reply|replies", "still nothing", "nothing back", "heard nothing", "nothing yet",
+        "gone|went|is|been|still dark|quiet|silent", "dark for", "silent for|since", "silent <end>", "silence",
+        "unresponsive", "left on read", "not returning", "hasnt|hasn't|havent opened", "no luck reaching|getting",
+        "2nd|3rd|4th|5th|second|third|fourth|fifth|another follow-up|email|call|attempt|try|ping|message",
+        "straight to voicemail", "goes|going|went to voicemail", "dials", "left <co> a|another? message|voicemail",
+        "👻", "☎️ no answer",
     ),
     Kind.MEETING: (  # a conversation; a next one when a date comes with it
         "met", "meeting", "meetings", "next meeting", "next call", "demo", "demos", "demoed", "walkthrough",
@@ -104,6 +127,11 @@ PHRASES: dict[Kind, tuple[str, ...]] = {
         "booked|scheduled|confirmed|got|set a|the|another|next? call|demo|walkthrough|session|zoom",
         "set up a|the|another|next? call|demo|walkthrough|session|zoom|meeting",
         "lunch with", "coffee with", "sat down with", "zoom with",
+        "calendar invite", "invite sent|out|accepted", "accepted the|our|my? invite", "on the calendar|books",
+        "agreed to meet|a meeting|a call", "wants|want to meet", "meet <date>", "meet in person", "onsite", "on site",
+        "booked time|a slot|a time", "booked", "scheduled", "rescheduled", "moved to", "locked in a|the? meeting|call|demo|time", "locked in", "qbr",
+        "workshop", "deep dive", "discovery call", "review scheduled|booked|set",
+        "yes to a meeting|call|demo", "call set|booked", "grabbed coffee|lunch",
     ),
     Kind.WON: (  # the prospect said yes
         "signed", "contract signed", "inked", "closed won", "closed <co>|it|them", "closed the|a deal|contract",
@@ -112,6 +140,11 @@ PHRASES: dict[Kind, tuple[str, ...]] = {
         "went with us|our", "chose|picked|selected us|our", "purchase order", "po received|arrived|landed",
         "po came|is in",
         "got|received the|a po", "sent|issued us? the|a? po", "🎉", "🥳", "🍾", ":tada:", ":champagne:", ":partying_face:", ":confetti_ball:",
+        "bought", "buying", "purchased", "placed the|an|their? order", "approved the purchase|order|budget|contract",
+        "is|its a go", "got a|the yes", "a yes", "green light", "moving forward with us", "going with us",
+        "docusign completed|signed|done", "verbally committed", "committed", "paid", "renewed", "agreed to terms",
+        "go ahead", "signature", "executed", "the winner", "countersigned", "signed the order|contract|deal",
+        "deal done", "✅ signed", "po #", "po number",
     ),
     Kind.NO: (  # a hard no from the prospect
         "said|says|say no", "hard no", "got|its|thats a no", "gave us|me a no", "no go", "not interested",
@@ -123,6 +156,12 @@ PHRASES: dict[Kind, tuple[str, ...]] = {
         "declined", "turned us|me|it down", "rejected", "not moving forward", "not going ahead|forward",
         "decided not to", "decided against", "no thanks", "no thank you",
         "stop contacting|calling|emailing", "dont contact|call|email", "unsubscribe",
+        "signed-with|bought-from a|our|the|another? competitor|vendor|someone|somebody",
+        "bought from someone|somebody|another", "awarded it|the deal|the contract to",
+        "chose|picked|selected|choosing|going-with|went-with", "staying with", "not switching", "renewed with the",
+        "build|building|built it in house", "in house", "killed the|their project|initiative", "cancelled|canceled the project",
+        "lost <co> to", "no need", "told us|me no", "not going to proceed|move forward", "not proceed", "said pass",
+        "no way", "not interested at all",
     ),
     Kind.DROP: (  # we decided it is not a fit (playbook sections 6 and 7)
         "dropping|drop|dropped <co>|it|them|this", "dropping|drop|dropped the deal|lead|account", "were dropping", "disqualified", "disqualify",
@@ -130,6 +169,9 @@ PHRASES: dict[Kind, tuple[str, ...]] = {
         "not the right fit", "we said no", "i said no", "told them no", "walking away", "walk away",
         "walked away", "not worth it|chasing|pursuing", "not worth the time|effort", "not pursuing", "no longer pursuing",
         "stop chasing|pursuing", "giving|gave up on", "letting|let it|them|<co> go", "moving on from",
+        "closing out <co>? on our side", "closing it", "close it out", "not the right partner", "were passing on",
+        "passing on", "killing|kill the <co>? deal", "no point chasing|pursuing", "pulled out", "were done with",
+        "waste of time", "never buy",
     ),
     Kind.ADDED: (  # a new deal
         "^ new lead|deal|prospect|opp|opportunity|account|logo", "^ add|adding|added",
@@ -139,6 +181,8 @@ PHRASES: dict[Kind, tuple[str, ...]] = {
         "answered", "picked up", "heard back",
         # not a win: paperwork before the deal
         "signed|sent|countersigned the|an|a|our|their? nda|mnda", "signed up",
+        # meetings that are not ours, or only a reference point
+        "their|the|a board|internal|budget meeting|call", "since|after the|our|my demo|meeting|call|proposal",
     ),
 }
 
@@ -217,7 +261,7 @@ NEW_DEAL = ("new lead", "new deal", "new prospect", "new opportunity", "new opp"
             "added", "add")
 # Words that end a lowercase new-deal name: "new lead: hooli from the conference".
 NAME_STOPS = frozenset({"from", "via", "at", "in", "for", "with", "who", "said", "says", "next", "contact",
-                        "stage", "and", "they", "met", "is", "are", "wants", "-", "–", "—", "note", "amount"})
+                        "stage", "and", "to", "they", "met", "is", "are", "wants", "-", "–", "—", "note", "amount"})
 # Capitalised words that are not company names.
 NOT_NAMES = frozenset({
     "i", "we", "they", "he", "she", "it", "you", "them", "their", "our", "my", "his", "her", "us", "me",
@@ -550,6 +594,12 @@ def _alternative(word: str) -> str:
     return left + body + right
 
 
+_GAP = r"(?:\s+[^\s,.;:!?()]+){0,4}?"
+_DATE_WORD = (r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|july|"
+              r"august|september|october|november|december|mon|tue|tues|wed|thu|thur|thurs|fri|monday|tuesday|"
+              r"wednesday|thursday|friday|tomorrow|tmrw|next|\d{1,2}/\d{1,2})(?!\w)")
+
+
 def _compile(phrase: str) -> re.Pattern:
     pattern = ""
     for slot in phrase.split():
@@ -558,6 +608,12 @@ def _compile(phrase: str) -> re.Pattern:
             continue
         if slot == "<end>":
             pattern += _END
+            continue
+        if slot == "*":  # up to four words of the same clause: "asked us for a formal proposal"
+            pattern += _GAP
+            continue
+        if slot == "<date>":
+            pattern += r"\s+" + _DATE_WORD
             continue
         optional = slot.endswith("?") and len(slot) > 1
         alts = "(?:" + "|".join(_alternative(a) for a in slot.rstrip("?").split("|")) + ")"
