@@ -79,7 +79,7 @@ def shown(proposals: list[Proposal], tz: str) -> tuple[str, str, str | None]:
     kinds = "+".join(p.kind.value for p in kept)
     companies = "+".join("|".join(sorted(p.choices)) if p.choices else p.company for p in kept)
     dates = [_local(p.when, tz) for p in kept]
-    return kinds, companies, dates[0] if len(kept) == 1 else "+".join(d or "" for d in dates) or None
+    return kinds, companies, dates[0] if len(kept) == 1 else None if not any(dates) else "+".join(d or "" for d in dates)
 
 
 @dataclass

@@ -41,7 +41,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from handlers.domain.amounts import AmountError, currency_code, parse_amount
@@ -91,7 +91,8 @@ PHRASES: dict[Kind, tuple[str, ...]] = {
         "more info|information|details", "send more", "sounds interesting",
         "time|weeks|days|while to think", "to think <end>", "wants|want|needs|need to think",
         "give us|them|me a few|couple|some? days|weeks|time",
-        "ping|call|email|contact|follow-up|check-in|reach-out|try|circle-back|reconnect * after|in|next|on|around|then",
+        "ping|call|email|contact|try|reach-out me|us|them|him|her|back|again * after|in|next|on|around|then",
+        "follow-up|check-in|circle-back|reconnect|reach-out|check-back * after|in|next|on|around|then",
         "follow up <date>", "check back", "check in after|in|next|on",
         "evaluating", "comparing|compare", "considering", "still deciding", "deciding", "reviewing|review it",
         "wait for|until|till", "leaning yes|towards", "loop in", "needs|need|waiting-on|waiting-for|pending approval|sign-off|signoff",
@@ -256,7 +257,10 @@ NAME_AFTER = ("met with", "met", "meeting with", "meeting w/", "mtg with", "mtg 
               "won", "lost", "dropping", "disqualified", "no answer from", "no reply from")
 NAME_BEFORE = ("said", "says", "signed", "passed", "went with", "chose", "picked", "is in", "are in", "wants",
                "asked", "replied", "came back", "got back", "didn't", "did not", "never", "won't", "is not",
-               "isn't", "not interested", "is", "are", "will", "has")
+               "isn't", "not interested", "is", "are", "will", "has", "ghosted", "went", "bought", "purchased",
+               "declined", "turned", "needs", "booked", "accepted", "agreed", "hasn't", "placed", "paid",
+               "renewed", "decided", "rejected", "pulled", "awarded", "approved", "committed", "countersigned",
+               "inked", "gave", "told")
 NEW_DEAL = ("new lead", "new deal", "new prospect", "new opportunity", "new opp", "new account", "adding",
             "added", "add")
 # Words that end a lowercase new-deal name: "new lead: hooli from the conference".
@@ -341,8 +345,12 @@ def _render(inner: str, for_note: bool) -> str:
     return label if not for_note or label.rstrip("/") in (bare, target) else f"{label} ({target})"
 
 
+_STRUCK = re.compile(r"(?<![\w~])~[^~\n]+~(?![\w~])")  # Slack's ~strikethrough~: the rep took it back
+
+
 def _plain(text: str, for_note: bool) -> str:
-    return _unescape(_MARKUP.sub(lambda m: _render(m[1], for_note), text))
+    text = _MARKUP.sub(lambda m: _render(m[1], for_note), text)
+    return _unescape(text if for_note else _STRUCK.sub(" ", text))
 
 
 def note_text(text: str) -> str:
@@ -435,6 +443,60 @@ class _Hit:
     start: int  # in the parse text
     end: int
     index: int  # into companies
+    choices: tuple[int, ...] = ()  # a shared first word ("Acme"): the deals it may mean
+
+
+def _shared_words(companies: Sequence[str]) -> dict[str, list[int]]:
+    """First words that two or more of the rep's multi-word deals share ("acme": Acme Corp, Acme Labs)."""
+    shared: dict[str, list[int]] = {}
+    for i, c in enumerate(companies):
+        key = _fold(str(c))
+        words = _strip_legal(key).split()
+        if len(key.split()) > 1 and words and len(words[0]) >= 3 and words[0] not in COMMON_WORDS:
+            shared.setdefault(words[0].strip(",."), []).append(i)
+    return {w: ix for w, ix in shared.items() if len(ix) > 1}
+
+
+def _typo(a: str, b: str) -> bool:
+    """One edit apart (insertion, deletion, substitution or swap of neighbours), same first letter."""
+    if a == b or a[:1] != b[:1] or abs(len(a) - len(b)) > 1:
+        return a == b
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = next((k for k in range(len(short)) if short[k] != long_[k]), len(short))
+    return short[i:] == long_[i + 1:]
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _near(plain: str, companies: Sequence[str]) -> list[_Hit]:
+    """When no deal is named exactly: a shared first word (the bot asks which), or a deal misspelt by one
+    letter or written without its spaces ("intiech", "piedpiper")."""
+    folded, where = _fold_map(plain)
+    words = list(_WORD.finditer(folded))
+    shared = _shared_words(companies)
+    for w in words:
+        if w[0] in shared and plain[where[w.start()]:where[w.end() - 1] + 1]:
+            return [_Hit(where[w.start()], where[w.end() - 1] + 1, shared[w[0]][0], tuple(shared[w[0]]))]
+    keys: list[tuple[str, int]] = []
+    for alias in _aliases(companies):
+        compact = alias.key.replace(" ", "")
+        if len(compact) >= 5 and not alias.capital:
+            keys.append((compact, alias.index))
+    for n in (1, 2):  # one word, or two run together ("pied piper" typed "piedpiper" is one word)
+        for i in range(len(words) - n + 1):
+            run = words[i:i + n]
+            typed = "".join(m[0] for m in run)
+            if len(typed) < 5 or typed in COMMON_WORDS:
+                continue
+            for compact, index in keys:
+                if (n == 1 and _typo(typed, compact)) or (n == 2 and typed == compact):
+                    return [_Hit(where[run[0].start()], where[run[-1].end() - 1] + 1, index)]
+    return []
 
 
 def _known(plain: str, companies: Sequence[str]) -> list[_Hit]:
@@ -536,12 +598,17 @@ def _read_name_before(plain: str, end: int) -> tuple[int, int] | None:
         bare = word.casefold().strip(_TRAIL)
         if not taken and bare in ROLES:  # "Acme CFO said": skip the role
             continue
+        if taken and bare in _CONNECTORS:
+            taken.insert(0, tok)  # "Gekko & Co", "Bank of America": kept if a capitalised word comes first
+            continue
         if word != word.rstrip(",;:!?.") or not _capitalised(word):
             break  # the previous clause, or not a name
         if word.endswith(("'s", "’s")):
             taken = [tok]  # "Globex's CFO": the possessive is the company
             break
         taken.insert(0, tok)
+    while taken and taken[0][0].casefold() in _CONNECTORS:
+        taken.pop(0)
     if not taken:
         return None
     a, b = taken[0].start(), taken[-1].end()
@@ -594,7 +661,8 @@ def _alternative(word: str) -> str:
     return left + body + right
 
 
-_GAP = r"(?:\s+[^\s,.;:!?()]+){0,4}?"
+# Booking words end a gap: "call booked for next tuesday" is a meeting, not "call ... next" (a maybe).
+_GAP = r"(?:\s+(?!(?:booked|scheduled|set|confirmed|invite|meeting|demo)(?!\w))[^\s,.;:!?()]+){0,4}?"
 _DATE_WORD = (r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|july|"
               r"august|september|october|november|december|mon|tue|tues|wed|thu|thur|thurs|fri|monday|tuesday|"
               r"wednesday|thursday|friday|tomorrow|tmrw|next|\d{1,2}/\d{1,2})(?!\w)")
@@ -686,9 +754,11 @@ def _date_ahead(text: str, tz: str, now: datetime) -> datetime | None:
             if got is None:
                 break
             when, phrase = got
-            if when > now:
-                return when
             at = rest.find(phrase)
+            # "a proposal by friday": a deadline of ours, not when to try them again
+            deadline = phrase.casefold().startswith("by ") or (at >= 0 and rest[:at].split()[-1:] == ["by"])
+            if when > now and not deadline:
+                return when
             rest = rest[at + len(phrase):] if at >= 0 else ""
     return None
 
@@ -739,10 +809,12 @@ def parse_chat(text: str, companies: Sequence[str], tz: str, now: datetime) -> P
         return None
     companies = [str(c) for c in companies]
 
-    hits = _known(plain, companies)
+    hits = _known(plain, companies) or _near(plain, companies)
     spans = [(h.start, h.end) for h in hits]
-    company, known = "", False
-    if hits:
+    company, known, choices = "", False, ()
+    if hits and hits[0].choices:
+        company, choices = plain[hits[0].start:hits[0].end], tuple(companies[i] for i in hits[0].choices)
+    elif hits:
         company, known = companies[hits[0].index], True
     elif span := _unknown(plain):
         spans = [span]
@@ -771,7 +843,7 @@ def parse_chat(text: str, companies: Sequence[str], tz: str, now: datetime) -> P
     when = dated if kind in (Kind.MEETING, Kind.MAYBE) else None
 
     # How sure: the rep's own deal named plainly is the best case.
-    confidence = 0.9 if known else 0.75 if company else 0.3
+    confidence = 0.9 if known or choices else 0.75 if company else 0.3
     deciding = [m for m in matches if m.kind is kind]
     if deciding and all(m.phrase in WEAK for m in deciding) and when is None:  # a date makes it specific
         confidence = min(confidence, 0.7)
@@ -781,10 +853,40 @@ def parse_chat(text: str, companies: Sequence[str], tz: str, now: datetime) -> P
         confidence = min(confidence, 0.45)  # two deals in one line: one proposal cannot log both
 
     return Proposal(kind=kind, company=company, known=known, when=when, note=note, amount_text=amount,
-                    confidence=confidence)
+                    confidence=confidence, choices=choices)
+
+
+_JOIN = re.compile(r"[,;]|\.\s|(?<!\w)(?:and|but|also|while|plus|then)(?!\w)|&|\+", re.IGNORECASE)
 
 
 def read_chat(text: str, companies: Sequence[str], tz: str, now: datetime) -> list[Proposal]:
-    """Every update one chat line holds, one per deal, in the order named; [] for chatter."""
-    one = parse_chat(text, companies, tz, now)
-    return [] if one is None else [one]
+    """Every update one chat line holds, one per deal in the order named; [] for chatter.
+
+    Two or more of the rep's deals in one line ("globex signed and initech said maybe") are read
+    clause by clause, each with its own deal; a clause without an outcome of its own ("left
+    voicemails for hooli and soylent") shares its neighbour's."""
+    companies = [str(c) for c in companies]
+    plain = " ".join(_plain(str(text), for_note=False).split())[:MAX_PARSE]
+    hits = sorted(_known(plain, companies), key=lambda h: h.start)
+    named = [h for i, h in enumerate(hits) if all(h.index != g.index for g in hits[:i])]
+    if len(named) < 2:
+        one = parse_chat(text, companies, tz, now)
+        return [] if one is None else [one]
+    cuts = [0]
+    for prev, hit in zip(named, named[1:]):
+        joins = list(_JOIN.finditer(plain, prev.end, hit.start))
+        cuts.append(joins[-1].start() if joins else hit.start)
+    cuts.append(len(plain))
+    note = note_text(text)
+    read: list[Proposal | None] = [
+        parse_chat(plain[a:b], [companies[hit.index]], tz, now) for hit, a, b in zip(named, cuts, cuts[1:])]
+    decided = [p for p in read if p is not None and p.kind is not Kind.NOTE]
+    out: list[Proposal] = []
+    for i, p in enumerate(read):
+        if p is None:
+            continue
+        if p.kind is Kind.NOTE and decided:  # no outcome of its own: the nearest clause's, earlier first
+            near = next((q for q in reversed(read[:i]) if q is not None and q.kind is not Kind.NOTE), decided[0])
+            p = replace(p, kind=near.kind, when=near.when, confidence=near.confidence)
+        out.append(replace(p, note=note))
+    return out
