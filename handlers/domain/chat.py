@@ -873,13 +873,13 @@ def read_chat(text: str, companies: Sequence[str], tz: str, now: datetime) -> li
         one = parse_chat(text, companies, tz, now)
         return [] if one is None else [one]
     cuts = [0]
-    for prev, hit in zip(named, named[1:]):
+    for prev, hit in zip(named, named[1:], strict=False):
         joins = list(_JOIN.finditer(plain, prev.end, hit.start))
         cuts.append(joins[-1].start() if joins else hit.start)
     cuts.append(len(plain))
     note = note_text(text)
     read: list[Proposal | None] = [
-        parse_chat(plain[a:b], [companies[hit.index]], tz, now) for hit, a, b in zip(named, cuts, cuts[1:])]
+        parse_chat(plain[a:b], [companies[hit.index]], tz, now) for hit, a, b in zip(named, cuts, cuts[1:], strict=False)]
     decided = [p for p in read if p is not None and p.kind is not Kind.NOTE]
     out: list[Proposal] = []
     for i, p in enumerate(read):
