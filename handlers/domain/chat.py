@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from handlers.domain import refs
 from handlers.domain.amounts import AmountError, currency_code, parse_amount
 from handlers.domain.model import Kind
 from handlers.domain.when import find_when
@@ -447,14 +448,19 @@ class _Hit:
 
 
 def _shared_words(companies: Sequence[str]) -> dict[str, list[int]]:
-    """First words that two or more of the rep's multi-word deals share ("acme": Acme Corp, Acme Labs)."""
+    """First words that start two or more of the rep's deals ("acme": Acme Corp, Acme Labs), each with the
+    deals `refs.match` (the matcher `/deal` uses) finds for it alone; an exact name ("Acme") is no question."""
+    cands = [refs.Candidate(i, str(c)) for i, c in enumerate(companies)]
     shared: dict[str, list[int]] = {}
-    for i, c in enumerate(companies):
-        key = _fold(str(c))
-        words = _strip_legal(key).split()
-        if len(key.split()) > 1 and words and len(words[0]) >= 3 and words[0] not in COMMON_WORDS:
-            shared.setdefault(words[0].strip(",."), []).append(i)
-    return {w: ix for w, ix in shared.items() if len(ix) > 1}
+    for c in cands:
+        words = _strip_legal(_fold(c.company)).split()
+        first = words[0].strip(",.") if words else ""
+        if len(words) < 2 or len(first) < 3 or first in COMMON_WORDS or first in shared:
+            continue
+        found = [m.id for m in refs.match(first, cands) if _fold(m.company).startswith(first + " ")]
+        if len(found) > 1:
+            shared[first] = sorted(found)
+    return shared
 
 
 def _typo(a: str, b: str) -> bool:
