@@ -43,6 +43,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from handlers.domain import refs
 from handlers.domain.amounts import AmountError, currency_code, parse_amount
@@ -379,6 +380,9 @@ def _fold(s: str) -> str:
     return " ".join(_fold_map(s)[0].split())
 
 
+_LEGAL_AFFIXES_FOLDED = tuple(_fold(a) for a in LEGAL_AFFIXES)
+
+
 def _continua(c: str) -> bool:
     """Scripts written without spaces between words: a name there needs no word boundary."""
     o = ord(c)
@@ -402,8 +406,7 @@ class _Alias:
 
 
 def _strip_legal(key: str) -> str:
-    for affix in LEGAL_AFFIXES:
-        affix = _fold(affix)
+    for affix in _LEGAL_AFFIXES_FOLDED:
         if key.startswith(affix) and len(key) > len(affix):
             key = key[len(affix):]
         elif key.endswith(affix) and len(key) > len(affix):
@@ -415,6 +418,12 @@ def _strip_legal(key: str) -> str:
 
 
 def _aliases(companies: Sequence[str]) -> list[_Alias]:
+    return _aliases_of(tuple(str(c) for c in companies))
+
+
+# A rep's deal names change rarely and every line of theirs needs their aliases: built once per pipeline.
+@lru_cache(maxsize=256)
+def _aliases_of(companies: tuple[str, ...]) -> list[_Alias]:
     keys = [_fold(str(c)) for c in companies]
     firsts: dict[str, int] = {}
     for key in keys:
@@ -448,6 +457,11 @@ class _Hit:
 
 
 def _shared_words(companies: Sequence[str]) -> dict[str, list[int]]:
+    return _shared_of(tuple(str(c) for c in companies))
+
+
+@lru_cache(maxsize=256)
+def _shared_of(companies: tuple[str, ...]) -> dict[str, list[int]]:
     """First words that start two or more of the rep's deals ("acme": Acme Corp, Acme Labs), each with the
     deals `refs.match` (the matcher `/deal` uses) finds for it alone; an exact name ("Acme") is no question."""
     cands = [refs.Candidate(i, str(c)) for i, c in enumerate(companies)]
@@ -747,6 +761,35 @@ _DATE_ALIAS = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(k) for k in sorted(D
 _DATE_CLAUSES = re.compile(r"[;!?\n]|,\s|\.\s+(?=[A-Z])|\s[-–—]\s|(?<!\w)but(?!\w)")
 
 
+# Words a date phrase holds at least one of. Only runs of them go to `find_when`, whose cost grows
+# with the words it is given (each candidate phrase is a dateparser call of about a millisecond).
+_DATEISH = re.compile(
+    r"(?<![\w/])(?:" + _DATE_WORD[3:-7] + r"|today|tonight|tmw|tomo|tmr|noon|midnight|weekend|"
+    r"days?|weeks?|wks?|fortnight|months?|years?|\d{1,2}(?::\d\d)?\s?(?:am|pm|a\.m\.|p\.m\.)|"
+    r"\d{4}-\d\d-\d\d|\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{1,2}(?:st|nd|rd|th))(?![\w/])", re.IGNORECASE)
+# Words that join date words into one phrase: "next week", "in 2 weeks", "dec 3 at 2pm", "by friday".
+_DATE_GLUE = frozenset({"at", "in", "on", "next", "this", "the", "of", "a", "couple", "by", "nxt", "around", "@"})
+
+
+def _date_runs(clause: str) -> list[str]:
+    """The runs of date words (with the words that join them) in `clause`, in order: what may be a date."""
+    runs: list[str] = []
+    current: list[str] = []
+    dated = False
+    for tok in [*clause.split(), ""]:
+        word = tok.strip(_TRAIL)
+        date_word = bool(word) and bool(_DATEISH.fullmatch(word))
+        if word and (date_word or word.casefold() in _DATE_GLUE or word.isdigit()):
+            current.append(word)
+            dated = dated or date_word
+            if word == tok:
+                continue  # punctuation ends the run: "friday, or monday"
+        if dated:
+            runs.append(" ".join(current))
+        current, dated = [], False
+    return runs
+
+
 def _date_ahead(text: str, tz: str, now: datetime) -> datetime | None:
     """The first date still ahead of `now`, outside clauses about a meeting that already happened."""
     text = _DATE_ALIAS.sub(lambda m: DATE_ALIASES[" ".join(m[0].lower().split())], text)
@@ -754,18 +797,18 @@ def _date_ahead(text: str, tz: str, now: datetime) -> datetime | None:
         words = {w.strip(_TRAIL) for w in clause.casefold().split()}
         if words & PAST_MEETING:
             continue
-        rest = clause
-        for _ in range(3):  # "today" (already begun) may come before the real date
-            got = find_when(rest, tz, now)
-            if got is None:
-                break
-            when, phrase = got
-            at = rest.find(phrase)
-            # "a proposal by friday": a deadline of ours, not when to try them again
-            deadline = phrase.casefold().startswith("by ") or (at >= 0 and rest[:at].split()[-1:] == ["by"])
-            if when > now and not deadline:
-                return when
-            rest = rest[at + len(phrase):] if at >= 0 else ""
+        for rest in _date_runs(clause):
+            for _ in range(3):  # "today" (already begun) may come before the real date
+                got = find_when(rest, tz, now) if rest else None
+                if got is None:
+                    break
+                when, phrase = got
+                at = rest.find(phrase)
+                # "a proposal by friday": a deadline of ours, not when to try them again
+                deadline = phrase.casefold().startswith("by ") or (at >= 0 and rest[:at].split()[-1:] == ["by"])
+                if when > now and not deadline:
+                    return when
+                rest = rest[at + len(phrase):] if at >= 0 else ""
     return None
 
 
