@@ -96,7 +96,7 @@ def pick(p: Proposal, cands: list[Candidate]) -> Candidate | None:
     if not p.known:
         return None
     same = [c for c in cands if fold(c.company) == fold(p.company)]
-    return (sorted(same, key=lambda c: not c.open) or [None])[0]
+    return next(iter(sorted(same, key=lambda c: not c.open)), None)
 
 
 def _summary(p: Proposal, deal: Candidate | None, tz: str, now: datetime, asking: bool) -> list[str]:
@@ -222,6 +222,7 @@ def _add_new(ask: Ask, p: dict, now: datetime) -> Reply:
             amount = None  # the amount stays in the note; the rep can set it later
     deal = ask.log.add(ask.rep.user_id, ask.rep.team_id, p["company"], amount=amount and amount.value,
                        currency=amount and amount.currency, source=Source.CHAT)
+    assert deal.id is not None  # a saved deal has its id
     if Kind(p["kind"]) is Kind.ADDED:
         if p.get("note"):
             return log_on(ask, deal.id, Kind.NOTE, p["note"])

@@ -860,7 +860,7 @@ def parse_chat(text: str, companies: Sequence[str], tz: str, now: datetime) -> P
 
     hits = _known(plain, companies) or _near(plain, companies)
     spans = [(h.start, h.end) for h in hits]
-    company, known, choices = "", False, ()
+    company, known, choices = "", False, tuple[str, ...]()
     if hits and hits[0].choices:
         company, choices = plain[hits[0].start:hits[0].end], tuple(companies[i] for i in hits[0].choices)
     elif hits:

@@ -117,14 +117,14 @@ def from_model(updates: Sequence[Mapping], line: str, companies: Sequence[str], 
         elif key and key not in folded_line:
             return None  # neither the rep's deal nor in the line: not a name we can trust
         when = _local_date(u.get("date"), tz, now) if kind in (Kind.MEETING, Kind.MAYBE) else None
-        if when is False:
-            return None
+        if not isinstance(when, datetime | None):
+            return None  # a date we cannot use
         try:
             confidence = min(1.0, max(0.0, float(u.get("confidence", 0.0))))
         except (TypeError, ValueError):
             return None
         if not company:
             confidence = min(confidence, 0.3)  # an outcome without a deal: the bot asks which
-        out.append(Proposal(kind=kind, company=company, known=known, when=when or None, note=note,
+        out.append(Proposal(kind=kind, company=company, known=known, when=when, note=note,
                             amount_text=_amount(u.get("amount")), confidence=confidence, choices=choices))
     return out
