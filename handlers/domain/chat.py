@@ -888,7 +888,7 @@ def parse_chat(text: str, companies: Sequence[str], tz: str, now: datetime) -> P
         dated = _date_ahead(date_text.replace(amount, " ") if amount else date_text, tz, now)
     ranked = {MEETING_DATED if (k is Kind.MEETING and dated) else k for k in kinds}
     chosen = next(k for k in PRECEDENCE if k in ranked)
-    kind = Kind.MEETING if chosen == MEETING_DATED else chosen
+    kind = Kind.MEETING if chosen == MEETING_DATED else Kind(chosen)
     when = dated if kind in (Kind.MEETING, Kind.MAYBE) else None
 
     # How sure: the rep's own deal named plainly is the best case.
