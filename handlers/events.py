@@ -8,6 +8,7 @@ and then only to the rep who mentioned it (ephemeral), since proposals show thei
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 
 from slack_bolt import App
@@ -82,8 +83,11 @@ def understand(rep, text: str, store, clock, reader: ChatReader | None = None) -
     parts: list[tuple[int, Proposal, Candidate | None, list[Candidate]]] = []
     with store.tx() as tx:
         for p in shown:
-            deal = pick(p, cands)
             options = [c for name in p.choices for c in cands if c.company == name and c.open][:10]
+            if p.choices and len(options) == 1:  # the other deal sharing the name is closed: no question
+                p = replace(p, company=options[0].company, known=True, choices=())
+                options = []
+            deal = pick(p, cands)
             payload = {"type": "chat", "kind": p.kind.value, "company": p.company, "deal": deal.id if deal else None,
                        "when": p.when.isoformat() if p.when else None, "note": p.note, "amount": p.amount_text,
                        "choices": [c.id for c in options], "group": len(shown)}

@@ -279,3 +279,12 @@ def test_chat_proposals_escape_what_the_rep_typed(slack, store, fake):
     assert "<!channel>" not in json.dumps(reply) and "&amp; Co" in reply["text"] and "*Evil*" not in reply["text"]
     reply = dm_reply(slack, fake, "Zorg *Corp* signed!")
     assert "*Corp*" not in reply["text"] and "*Corp*" not in json.dumps(reply["blocks"])
+
+
+def test_a_shared_name_with_only_one_open_deal_is_that_deal(slack, store, fake):
+    slack.deal("add Acme Corp")
+    slack.deal("add Acme Labs")
+    slack.deal("no acme corp")
+    labs = next(d for d in deals_of(store) if d.company == "Acme Labs")
+    reply = dm_reply(slack, fake, "acme wants a proposal")
+    assert f"*Maybe* on *Acme Labs* (#{labs.id})" in texts(reply) and "which deal?" not in texts(reply)
