@@ -9,7 +9,8 @@ a reading below the confidence the bot proposes at counts as "chatter" (the bot 
     python bench/chat_corpus.py            # the rules alone
     python bench/chat_corpus.py --llm      # the LLM path, against OPENAI_BASE_URL / OPENAI_API_KEY
                                            # (OPENAI_MODEL), falling back to the rules like the bot
-    python bench/chat_corpus.py --misses   # also list the lines read wrong
+    python bench/chat_corpus.py --fake     # the LLM path against the fake OpenAI server (the plumbing)
+    python bench/chat_corpus.py --misses all|tune|held   # also list the lines read wrong
 """
 
 from __future__ import annotations
@@ -149,6 +150,42 @@ def report(reader: Reader, misses: str | None = None) -> str:
     return text
 
 
+def reading(*updates: dict) -> str:
+    """A model's answer (the ChatReading schema) with these updates, unnamed fields defaulted."""
+    return json.dumps({"updates": [{"kind": "note", "company": "", "date": None, "amount": None, "note": "",
+                                    "confidence": 0.9, **u} for u in updates]})
+
+
+def labelled_model(corpus: Corpus) -> Callable[[dict], str]:
+    """A stand-in model for the fake OpenAI server: it answers each corpus line with its label, as a
+    perfect model would, except for failures a real one has now and then: a company from nowhere
+    (every 11th line), a date in words (every 13th, when dated), broken JSON (every 17th)."""
+    from handlers.domain.chat_llm import fenced
+
+    by_line = {fenced(line.text): (i, line) for i, line in enumerate(corpus.lines)}
+
+    def answer(req: dict) -> str:
+        prompt = req["messages"][-1]["content"]
+        i, line = by_line[prompt.split("<chat_line>", 1)[1].rsplit("</chat_line>", 1)[0]]
+        if i % 17 == 7:
+            return '{"updates": [{"kind": "won"'
+        if line.kind == "chatter":
+            return reading()
+        dates = (line.date or "").split("+")
+        updates = []
+        for n, (kind, company) in enumerate(zip(line.kind.split("+"), line.company.split("+"), strict=True)):
+            date = dates[n] if n < len(dates) and dates[n] else None
+            updates.append({"kind": "new deal" if kind == "added" else kind, "company": company.split("|")[0],
+                            "date": date.replace(" ", "T") if date else None})
+        if i % 11 == 3:
+            updates[0]["company"] = "Contoso"
+        elif i % 13 == 5 and updates[0]["date"]:
+            updates[0]["date"] = "next week"
+        return reading(*updates)
+
+    return answer
+
+
 def _llm_reader() -> Reader:
     from bot.config import load_settings
     from handlers.chat_reader import ChatReader
@@ -163,8 +200,24 @@ def _llm_reader() -> Reader:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--llm", action="store_true", help="read through the configured model (falls back to rules)")
+    ap.add_argument("--fake", action="store_true",
+                    help="the LLM path against the fake OpenAI server answering the labels (tests the plumbing)")
     ap.add_argument("--misses", choices=("all", "tune", "held"), help="list the lines of this set read wrong")
     args = ap.parse_args(argv)
+    if args.fake:
+        import logging
+
+        from bot.fakeopenai import FakeOpenAI
+        from handlers.chat_reader import ChatReader
+        from handlers.coach import LLMConfig
+
+        logging.disable(logging.WARNING)  # the planted failures each log their fallback
+        with FakeOpenAI() as fake:
+            fake.reply(labelled_model(load()))
+            reader = ChatReader(LLMConfig(api_key="sk-fake", base_url=fake.base_url, max_retries=0))
+            print(f"LLM path, fake model, on {CORPUS.relative_to(ROOT)}:\n")
+            print(report(reader.read, args.misses))
+        return 0
     reader = _llm_reader() if args.llm else read_chat
     print(("LLM path" if args.llm else "Rules alone") + f" on {CORPUS.relative_to(ROOT)}:\n")
     print(report(reader, args.misses))

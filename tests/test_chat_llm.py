@@ -1,17 +1,16 @@
 """Chat read by the LLM (the fake OpenAI server on loopback), end to end through signed events, and the
-corpus figures of the LLM path: a fake model answering the corpus's labels, with realistic failures."""
+corpus figures of the LLM path: a fake model answering the corpus's labels, with realistic failures
+(`bench.chat_corpus.labelled_model`)."""
 
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
-from bench.chat_corpus import load, score, shown
+from bench.chat_corpus import labelled_model, load, reading, score, shown
 from handlers.chat_reader import ChatReader, reader_for
 from handlers.coach import Coach, LLMConfig
-from handlers.domain.chat_llm import fenced
 from handlers.domain.model import Kind
 from tests.harness import SlackDriver
 from tests.test_chat_and_events import dm_reply, press_in_dm
@@ -21,14 +20,6 @@ from tests.test_deal_command import buttons, deals_of, texts
 LLM_FAKE_RIGHT = 330  # of 331
 
 
-def line_of(req: dict) -> str:
-    prompt = req["messages"][-1]["content"]
-    return re.search(r"<chat_line>(.*)</chat_line>", prompt, re.S).group(1)
-
-
-def reading(*updates: dict) -> str:
-    return json.dumps({"updates": [{"kind": "note", "company": "", "date": None, "amount": None, "note": "",
-                                    "confidence": 0.9, **u} for u in updates]})
 
 
 @pytest.fixture
@@ -113,30 +104,9 @@ def test_without_a_key_the_rules_read_and_no_model_is_asked(slack, store, fake, 
 
 # --- the corpus through the LLM path -----------------------------------------------------------
 
-def _model_answer(line, i: int) -> str:
-    """What a good model would answer for a corpus line, with failures a real one has now and then:
-    a company from nowhere (every 11th), a date in words (every 13th dated line), broken JSON (every 17th)."""
-    if i % 17 == 7:
-        return '{"updates": [{"kind": "won"'
-    if line.kind == "chatter":
-        return reading()
-    dates = (line.date or "").split("+")
-    updates = []
-    for n, (kind, company) in enumerate(zip(line.kind.split("+"), line.company.split("+"), strict=True)):
-        date = dates[n] if n < len(dates) and dates[n] else None
-        updates.append({"kind": "new deal" if kind == "added" else kind, "company": company.split("|")[0],
-                        "date": date.replace(" ", "T") if date else None})
-    if i % 11 == 3:
-        updates[0]["company"] = "Contoso"
-    elif i % 13 == 5 and updates[0]["date"]:
-        updates[0]["date"] = "next week"
-    return reading(*updates)
-
-
 def test_the_llm_path_reads_the_corpus_at_least_as_well_as_reported(fake_ai):
     corpus = load()
-    by_line = {fenced(line.text): (i, line) for i, line in enumerate(corpus.lines)}
-    fake_ai.reply(lambda req: _model_answer(by_line[line_of(req)][1], by_line[line_of(req)][0]))
+    fake_ai.reply(labelled_model(corpus))
     reader = ChatReader(LLMConfig(api_key="sk-test", base_url=fake_ai.base_url, max_retries=0))
     got = score(corpus, reader.read)
     assert len(fake_ai.requests) == len(corpus.lines)
