@@ -3,6 +3,11 @@
 Nothing is written until the rep clicks [Log it] (or [Add as new deal]). Chatter that isn't
 a deal update gets a short hint, and in channels the bot speaks only when mentioned,
 and then only to the rep who mentioned it (ephemeral), since proposals show their deals.
+
+The line is read by `handlers.chat_reader` (the LLM when the coach has one, the rules otherwise).
+A line naming two deals gets one proposal each, in one message whose buttons each settle their
+own proposal (the message stays, so the other's buttons do too); a name two open deals share
+asks which, with a button per deal and one for a new deal.
 """
 
 from __future__ import annotations
