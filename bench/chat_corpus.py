@@ -214,9 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.disable(logging.WARNING)  # the planted failures each log their fallback
         with FakeOpenAI() as fake:
             fake.reply(labelled_model(load()))
-            reader = ChatReader(LLMConfig(api_key="sk-fake", base_url=fake.base_url, max_retries=0))
+            fake_reader = ChatReader(LLMConfig(api_key="sk-fake", base_url=fake.base_url, max_retries=0))
             print(f"LLM path, fake model, on {CORPUS.relative_to(ROOT)}:\n")
-            print(report(reader.read, args.misses))
+            print(report(fake_reader.read, args.misses))
         return 0
     reader = _llm_reader() if args.llm else read_chat
     print(("LLM path" if args.llm else "Rules alone") + f" on {CORPUS.relative_to(ROOT)}:\n")
