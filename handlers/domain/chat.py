@@ -687,7 +687,43 @@ def parse_chat(text: str, companies: Sequence[str], tz: str, now: datetime) -> P
                     confidence=confidence, choices=choices)
 
 
+# A clause starting with one of these is about the deal already named: "acme said maybe, so we dropped it".
+SUBJECTS = frozenset({"they", "theyre", "he", "hes", "she", "shes", "we", "were", "i", "im", "it", "its", "them",
+                      "so", "then", "which", "who", "that", "also", "but", "and", "still", "now", "their"})
 _JOIN = re.compile(r"[,;]|\.\s|(?<!\w)(?:and|but|also|while|plus|then)(?!\w)|&|\+", re.IGNORECASE)
+
+
+def _beside_another(plain: str, hit: _Hit, companies: Sequence[str], tz: str,
+                    now: datetime) -> list[Proposal] | None:
+    """One deal of the rep's next to news about another company ("globex signed and acme labs said
+    maybe", Globex not a deal yet): the deal's own clause decides its outcome, and a capitalised new
+    company in the other clause gets a proposal of its own. None when the line is about one deal."""
+    bounds = [0, *[m.start() for m in _JOIN.finditer(plain)], len(plain)]
+    clauses = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if plain[a:b].strip(" ,;.&+")]
+    if len(clauses) < 2:
+        return None
+    company = companies[hit.index]
+    own = next(((a, b) for a, b in clauses if a <= hit.start < b), None)
+    mine = parse_chat(plain[own[0]:own[1]], [company], tz, now) if own else None
+    if mine is None or mine.kind is Kind.NOTE:
+        return None
+    others: list[Proposal] = []
+    for a, b in clauses:
+        if (a, b) == own:
+            continue
+        clause = _JOIN.sub(" ", plain[a:b], count=1) if _JOIN.match(plain, a) else plain[a:b]
+        words = _normalise(_fold(clause)).split()
+        found = _outcomes(" ".join(words))
+        if not found or not words or words[0] in SUBJECTS:
+            continue
+        subject_then_outcome = len(" ".join(words)[:found[0].start].split()) == 1
+        theirs = parse_chat(clause, [], tz, now)
+        if subject_then_outcome and theirs is not None and theirs.kind not in (mine.kind, Kind.NOTE):
+            others.append(theirs)
+    if not others:
+        return None
+    news = [p for p in others if p.company and p.confidence >= PROPOSE_AT]
+    return sorted([mine, *news], key=lambda p: plain.find(p.company) if p is not mine else hit.start)
 
 
 def read_chat(text: str, companies: Sequence[str], tz: str, now: datetime) -> list[Proposal]:
@@ -700,6 +736,8 @@ def read_chat(text: str, companies: Sequence[str], tz: str, now: datetime) -> li
     plain = " ".join(_plain(str(text), for_note=False).split())[:MAX_PARSE]
     hits = sorted(_known(plain, companies), key=lambda h: h.start)
     named = [h for i, h in enumerate(hits) if all(h.index != g.index for g in hits[:i])]
+    if len(named) == 1 and (own := _beside_another(plain, named[0], companies, tz, now)):
+        return [replace(p, note=note_text(text)) for p in own]
     if len(named) < 2:
         one = parse_chat(text, companies, tz, now)
         return [] if one is None else [one]

@@ -127,3 +127,15 @@ def test_the_prompt_holds_the_line_as_data_and_only_the_given_deals():
     assert values["deals"] == '["Globex", "Hooli"]' and values["tz"] == TZ
     assert values["today"].startswith("Monday 2026-11-23")
     assert prompt_values("x", [], "Not/AZone", NOW + timedelta(hours=1))["tz"] == "UTC"
+
+
+def test_a_deal_beside_news_about_another_company_keeps_its_own_outcome():
+    assert [(p.kind, p.company) for p in read("globex signed and acme labs said maybe", deals=["Acme Labs"])] \
+        == [(Kind.MAYBE, "Acme Labs")]  # not the other company's win
+    assert [(p.kind, p.company, p.known) for p in read("acme labs said maybe but Oscorp signed", deals=["Acme Labs"])] \
+        == [(Kind.MAYBE, "Acme Labs", True), (Kind.WON, "Oscorp", False)]
+    # the same deal all along: read as one line, as before
+    assert [(p.kind, p.company) for p in read("acme labs said maybe, so we dropped it", deals=["Acme Labs"])] \
+        == [(Kind.DROP, "Acme Labs")]
+    [p] = read("Acme Labs said maybe, call booked for dec 7", deals=["Acme Labs"])
+    assert p.kind is Kind.MEETING and p.when is not None
