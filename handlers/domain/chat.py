@@ -702,24 +702,26 @@ def _beside_another(plain: str, hit: _Hit, companies: Sequence[str], tz: str,
     clauses = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if plain[a:b].strip(" ,;.&+")]
     if len(clauses) < 2:
         return None
-    company = companies[hit.index]
     own = next(((a, b) for a, b in clauses if a <= hit.start < b), None)
-    mine = parse_chat(plain[own[0]:own[1]], [company], tz, now) if own else None
-    if mine is None or mine.kind is Kind.NOTE:
-        return None
-    others: list[Proposal] = []
+    # First the cheap test: another clause that reads "<one word> <outcome>" ("globex signed").
+    candidates: list[str] = []
     for a, b in clauses:
         if (a, b) == own:
             continue
         clause = _JOIN.sub(" ", plain[a:b], count=1) if _JOIN.match(plain, a) else plain[a:b]
         words = _normalise(_fold(clause)).split()
-        found = _outcomes(" ".join(words))
-        if not found or not words or words[0] in SUBJECTS:
+        if not words or words[0] in SUBJECTS:
             continue
-        subject_then_outcome = len(" ".join(words)[:found[0].start].split()) == 1
-        theirs = parse_chat(clause, [], tz, now)
-        if subject_then_outcome and theirs is not None and theirs.kind not in (mine.kind, Kind.NOTE):
-            others.append(theirs)
+        found = _outcomes(" ".join(words))
+        if found and len(" ".join(words)[:found[0].start].split()) == 1:
+            candidates.append(clause)
+    if not candidates or own is None:
+        return None
+    mine = parse_chat(plain[own[0]:own[1]], [companies[hit.index]], tz, now)
+    if mine is None or mine.kind is Kind.NOTE:
+        return None
+    others = [theirs for clause in candidates if (theirs := parse_chat(clause, [], tz, now)) is not None
+              and theirs.kind not in (mine.kind, Kind.NOTE)]
     if not others:
         return None
     news = [p for p in others if p.company and p.confidence >= PROPOSE_AT]
