@@ -59,7 +59,6 @@ from handlers.domain.amounts import AmountError, currency_code, parse_amount
 from handlers.domain.chat_words import (  # noqa: F401 - re-exported: tests and tools read the tables here
     ABBREVIATIONS,
     COMMON_WORDS,
-    DATE_ALIASES,
     EMOJI,
     LEGAL_AFFIXES,
     LEGAL_FORMS,
@@ -538,8 +537,6 @@ def _outcomes(s: str) -> list[_Match]:
 
 # --- dates and amounts -----------------------------------------------------------------------
 
-_DATE_ALIAS = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(k) for k in sorted(DATE_ALIASES, key=len, reverse=True))
-                         + r")(?!\w)", re.IGNORECASE)
 _DATE_CLAUSES = re.compile(r"[;!?\n]|,\s|\.\s+(?=[A-Z])|\s[-–—]\s|(?<!\w)but(?!\w)")
 
 
@@ -550,7 +547,8 @@ _DATEISH = re.compile(
     r"days?|weeks?|wks?|fortnight|months?|years?|\d{1,2}(?::\d\d)?\s?(?:am|pm|a\.m\.|p\.m\.)|"
     r"\d{4}-\d\d-\d\d|\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{1,2}(?:st|nd|rd|th))(?![\w/])", re.IGNORECASE)
 # Words that join date words into one phrase: "next week", "in 2 weeks", "dec 3 at 2pm", "by friday".
-_DATE_GLUE = frozenset({"at", "in", "on", "next", "this", "the", "of", "a", "couple", "by", "nxt", "around", "@"})
+_DATE_GLUE = frozenset({"at", "in", "on", "next", "this", "the", "of", "a", "couple", "by", "nxt", "around", "@",
+                        "new", "first", "start", "end", "early", "mid", "late", "beginning"})
 
 
 def _date_runs(clause: str) -> list[str]:
@@ -574,7 +572,6 @@ def _date_runs(clause: str) -> list[str]:
 
 def _date_ahead(text: str, tz: str, now: datetime) -> datetime | None:
     """The first date still ahead of `now`, outside clauses about a meeting that already happened."""
-    text = _DATE_ALIAS.sub(lambda m: DATE_ALIASES[" ".join(m[0].lower().split())], text)
     for clause in _DATE_CLAUSES.split(text):
         words = {w.strip(_TRAIL) for w in clause.casefold().split()}
         if words & PAST_MEETING:

@@ -197,9 +197,6 @@ ABBREVIATIONS = {
     "will not": "wont", "cannot": "cant", "isnt": "is not", "arent": "are not", "wasnt": "was not",
     "werent": "were not",
 }
-# Dates reps say that `find_when` does not read, as words it does.
-DATE_ALIASES = {"the new year": "jan 1", "new year": "jan 1", "new years": "jan 1",
-                "the first of the year": "jan 1", "first of the year": "jan 1", "start of the year": "jan 1"}
 # A clause with one of these words talks about a meeting that happened: its dates are not the next one.
 PAST_MEETING = frozenset({"met", "had"})
 
