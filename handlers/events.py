@@ -230,8 +230,8 @@ def _add_new(ask: Ask, p: dict, now: datetime) -> Reply:
             amount = parse_amount(p["amount"])
         except AmountError:
             amount = None  # the amount stays in the note; the rep can set it later
-    deal = ask.log.add(ask.rep.user_id, ask.rep.team_id, p["company"], amount=amount and amount.value,
-                       currency=amount and amount.currency, source=Source.CHAT)
+    deal = ask.log.add(ask.rep.user_id, ask.rep.team_id, p["company"], amount=amount.value if amount else None,
+                       currency=amount.currency if amount else None, source=Source.CHAT)
     assert deal.id is not None  # a saved deal has its id
     if Kind(p["kind"]) is Kind.ADDED:
         if p.get("note"):
