@@ -54,7 +54,7 @@ MAX_HISTORY = 12
 class LLMConfig:
     api_key: str
     base_url: str | None = None
-    model: str = "gpt-4o-mini"
+    model: str = prompts.DEFAULT_MODEL
     timeout: float = 20.0
     max_retries: int = 1
 

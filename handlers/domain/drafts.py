@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.domain.model import Activity, Deal, Kind
+from handlers.domain.zones import zone
 
 MAX_WORDS = 120
 
@@ -76,14 +76,6 @@ class Draft:
 
 
 # --------------------------------------------------------------------------- time
-
-
-def zone(tz: str | None) -> ZoneInfo:
-    """The rep's zone; an unknown or empty name falls back to UTC rather than failing a draft."""
-    try:
-        return ZoneInfo(tz) if tz else ZoneInfo("UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def _aware(dt: datetime) -> datetime:
