@@ -133,7 +133,7 @@ def draft_reply(ask: Ask, deal_id: int, kind: DraftKind | str | None = None, ton
                "fallback": draft.source == "template" and bool(getattr(coach, "uses_llm", False))}
     with ask.store.tx() as tx:
         pid = tx.save_proposal(ask.rep.user_id, payload, ask.clock.now())
-    return Reply(f"Draft {KIND_LABEL[draft.kind]} for {bk.clip(deal.company, 200)}", draft_blocks(pid, payload))
+    return Reply(f"Draft {KIND_LABEL[draft.kind]} for {name}", draft_blocks(pid, payload))
 
 
 def send_draft(ask: Ask, deal_id: int, kind: DraftKind | str | None, deliver: Deliver,
