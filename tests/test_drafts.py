@@ -25,7 +25,7 @@ from handlers.domain.drafts import (
     template_draft,
 )
 from handlers.domain.model import Kind
-from tests.coach_situations import BY_NAME, CASE_IDS, CASES, NOW, rubric, situation, time_options
+from tests.coach_situations import BY_NAME, CASE_IDS, CASES, NOW, rubric, situation, time_options, touches
 
 KINDS = list(DraftKind)
 TONES = list(Tone)
@@ -345,3 +345,38 @@ def test_situation_and_draft_are_frozen():
     with pytest.raises(FrozenInstanceError):
         s.rep_name = "x"  # type: ignore[misc]
     assert NOW.weekday() == 0
+
+
+# --------------------------------------------------------------------------- counting, booked meetings, named dates
+
+
+@pytest.mark.parametrize("n,said", [(1, "once"), (2, "twice"), (3, "three times")])
+def test_the_coach_counts_the_tries(n, said):
+    s = situation("Acme", touches(5, n), contact="Jo")
+    for kind in (DraftKind.ASK, DraftKind.BREAKUP):
+        for tone in TONES:
+            for v in range(VARIANTS):
+                d = template_draft(s, kind, tone, v)
+                wrong = [w for w in ("a few times", "several", "Several") if w in d.text or w in d.why]
+                assert not wrong, (kind, tone, v, d.text, d.why)
+    assert said in template_draft(s, DraftKind.BREAKUP, variant=0).text
+    assert said in template_draft(s, DraftKind.ASK, variant=0).text  # no maybes: "been in touch once"
+
+
+def test_a_meeting_draft_knows_about_the_meeting_already_booked():
+    s = BY_NAME["future_meeting_booked"].s  # a call on Fri 27 Nov (Berlin); today is Mon 23 Nov
+    for tone in TONES:
+        for v in range(VARIANTS):
+            text = template_draft(s, DraftKind.MEETING, tone, v).text
+            assert "Fri 27 Nov" in text, text
+            assert [o.date().isoformat() for o in time_options(text, s)] == ["2026-11-30", "2026-12-01"], text
+
+
+def test_a_date_in_the_reps_note_beats_the_templates_guess():
+    s = BY_NAME["brushoff_new_year_named_date"].s  # "ideally after Jan 15", read as Fri 15 Jan 2027
+    for tone in TONES:
+        for v in range(VARIANTS):
+            text = template_draft(s, DraftKind.OBJECTION, tone, v).text
+            assert "15 Jan" in text and "January" not in text, text  # not our "early January" guess
+    meeting = template_draft(s, DraftKind.MEETING, variant=0).text
+    assert [o.date().isoformat() for o in time_options(meeting, s)] == ["2027-01-15", "2027-01-18"], meeting

@@ -109,15 +109,17 @@ def zone_label(dt: datetime, tz: str) -> str:
     return f"UTC{name}" if name[:1] in "+-" else name
 
 
-def meeting_slots(now: datetime, tz: str, n: int = 2) -> list[datetime]:
+def meeting_slots(now: datetime, tz: str, n: int = 2, *, from_day: date | None = None) -> list[datetime]:
     """`n` meeting options in the rep's working hours, as aware UTC datetimes.
 
     One option per working day (Mon-Fri), starting the working day after the rep's
-    local today, alternating 10:00 and 14:00 local time. Public holidays are not
-    known here.
+    local today (or on `from_day` when that is later), alternating 10:00 and 14:00
+    local time. Public holidays are not known here.
     """
     z = zone(tz)
     day = local_today(now, tz)
+    if from_day is not None and from_day > day + timedelta(days=1):
+        day = from_day - timedelta(days=1)
     out: list[datetime] = []
     while len(out) < n:
         day += timedelta(days=1)
@@ -128,6 +130,36 @@ def meeting_slots(now: datetime, tz: str, n: int = 2) -> list[datetime]:
         # Round-trip through UTC so a wall time inside a DST gap is normalised.
         out.append(local.astimezone(UTC))
     return out
+
+
+def booked_meeting(s: Situation) -> datetime | None:
+    """The next meeting already on the calendar (after `now`), if any."""
+    at = s.deal.next_meeting_at
+    return at if at is not None and _aware(at) > _aware(s.now) else None
+
+
+def named_date(s: Situation) -> datetime | None:
+    """A future date the prospect named with their latest maybe ("try me after Jan 15"), if any.
+
+    What the rep typed beats any guess of ours ("early January", "tomorrow").
+    """
+    maybes = [a for a in s.history if a.kind is Kind.MAYBE]
+    latest = max(maybes, key=lambda a: _aware(a.at)) if maybes else None
+    when = latest.when if latest is not None else None
+    return when if when is not None and _aware(when) > _aware(s.now) else None
+
+
+def slots_for(s: Situation, n: int = 2) -> list[datetime]:
+    """The meeting options a draft offers: after a meeting already booked (the next conversation is
+    the one after it), and not before a date the prospect named."""
+    from_day = None
+    booked, named = booked_meeting(s), named_date(s)
+    if booked is not None:
+        from_day = local_today(booked, s.tz) + timedelta(days=1)
+    if named is not None:
+        day = local_today(named, s.tz)
+        from_day = day if from_day is None else max(from_day, day)
+    return meeting_slots(s.now, s.tz, n, from_day=from_day)
 
 
 def format_slots(slots: list[datetime], tz: str) -> str:
@@ -378,11 +410,12 @@ def open_question(deal: Deal) -> str:
     return f"whether {company_name(deal)} wants to work with us on this"
 
 
-def _times(n: int) -> str:
+def times(n: int) -> str:
+    """How often, in words: 'once', 'twice', 'five times'; 'before' when the count is unknown (0)."""
     words = {1: "once", 2: "twice", 3: "three times", 4: "four times", 5: "five times", 6: "six times",
              7: "seven times", 8: "eight times", 9: "nine times", 10: "ten times"}
-    if n < 3:
-        return "a few times"
+    if n <= 0:
+        return "before"
     return words.get(n, f"{n} times")
 
 
@@ -427,12 +460,12 @@ def _ask_context(c: _Ctx) -> str:
     if effort_outweighs_value(d):
         return "We've gone back and forth on this for a while, and I want to respect your time."
     if d.maybe_count >= 2:
-        return f"We've come back to this {_times(d.maybe_count)} without landing on a decision, " \
+        return f"We've come back to this {times(d.maybe_count)} without landing on a decision, " \
                "and I'd rather not leave it hanging for you."
     if d.maybe_count == 1:
         return "Last time we spoke it was a maybe, and I don't want to leave you with an open loop."
     if d.touch_count:
-        return f"I've been in touch a few times about {c.company} and want to make this easy to decide."
+        return f"I've been in touch {times(d.touch_count)} about {c.company} and want to make this easy to decide."
     return f"I wanted to check where {c.company} stands on this."
 
 
@@ -487,13 +520,22 @@ def _meeting_parts(c: _Ctx) -> tuple[str, str, str]:
             "Feel free to bring anyone else who should weigh in.", "")
 
 
+def _booked_line(c: _Ctx) -> str:
+    """The meeting already on the calendar, so the request is plainly for the conversation after it."""
+    booked = booked_meeting(c.s)
+    if booked is None:
+        return ""
+    return f"Our call on {fmt_day(booked, c.s.tz)} is in the calendar; this is for the conversation after it."
+
+
 def _meeting_text(c: _Ctx) -> str:
-    slots = format_slots(meeting_slots(c.s.now, c.s.tz), c.s.tz)
+    slots = format_slots(slots_for(c.s), c.s.tz)
     purpose, who, who_short = _meeting_parts(c)
+    booked = _booked_line(c)
     if c.tone is Tone.SHORTER:
-        return _assemble(c, [f"Could we book 30 minutes to {purpose}? {slots}.", who_short])
+        return _assemble(c, [f"{booked} Could we book 30 minutes to {purpose}? {slots}.", who_short])
     if c.tone is Tone.DIRECT:
-        return _assemble(c, [f"I'd like 30 minutes with you to {purpose}. Options: {slots}.",
+        return _assemble(c, [f"{booked} I'd like 30 minutes with you to {purpose}. Options: {slots}.",
                              f"{who} Which one works?"])
     variants = (
         [f"I'd like to book 30 minutes to {purpose}.", f"Would {slots} work for you? {who}",
@@ -504,6 +546,7 @@ def _meeting_text(c: _Ctx) -> str:
          f"{who} Does one of those work?"],
     )
     paras = c.pick(variants)
+    paras = [f"{booked} {paras[0]}", *paras[1:]]
     if c.tone is Tone.WARMER:
         paras = [f"{c.pick(_WARM_OPEN)} {paras[0]}", *paras[1:], c.pick(_WARM_CLOSE)]
     return _assemble(c, paras)
@@ -514,11 +557,11 @@ _BREAKUP = (
          no="If this isn't a priority right now, just tell me and I'll close it out; a no is completely fine.",
          busy="Otherwise I'll assume you're busy and try again in a few weeks.",
          q="Is it still worth keeping open?"),
-    dict(open="I've tried you {times} now without reaching you, so this is my last note for a while.",
+    dict(open="I've tried you {times} without reaching you, so this is my last note for a while.",
          no="If {company} has decided against it, a one-line no is completely fine and I'll close this out.",
          busy="If the timing is just bad, tell me when to come back.",
          q="Is it a no for now?"),
-    dict(open="I don't want to fill your inbox, and I've written {times} about {company} now.",
+    dict(open="I don't want to fill your inbox, and I've written to you {times} about {company}.",
          no="If it's a no, that's completely fine: just say so and I'll close it out.",
          busy="If you're simply busy, I'll take that as a not-yet and check back later.",
          q="Where do things stand on your side?"),
@@ -528,7 +571,7 @@ _BREAKUP = (
 def _breakup_text(c: _Ctx) -> str:
     v = c.pick(_BREAKUP)
     n = max(c.s.deal.touches_since_answer, 0)
-    fill = dict(times=_times(n), company=c.company)
+    fill = dict(times=times(n), company=c.company)
     open_, no, busy, q = (v[k].format(**fill) for k in ("open", "no", "busy", "q"))
     if c.tone is Tone.SHORTER:
         return _assemble(c, [open_, f"{no} {q}"])
@@ -575,10 +618,9 @@ _OBJECTIONS: dict[str, dict[str, tuple[str, ...]]] = {
         real=("So it doesn't just slip, it helps to know whether timing is the only thing in the way.",
               "I just want to be sure it's the timing and not the priority.",
               "Dates set months ahead tend to drift, so one quick check."),
-        q=("If timing is the only issue for {company}, shall we put 20 minutes in the calendar for early January now?",
-           "Could we book a short call now for the second week of January, so {company} has a date "
-           "rather than a reminder?",
-           "Shall I send {company} a calendar invite for a short call in the second week of January?"),
+        q=("If timing is the only issue for {company}, shall we put 20 minutes in the calendar {when} now?",
+           "Could we book a short call now {when}, so {company} has a date rather than a reminder?",
+           "Shall I send {company} a calendar invite for a short call {when}?"),
         no=("And if it's really not a priority, a clear no is completely fine and better than a reminder from me.",
             "If it's more of a no than a not-yet, that's completely fine: just tell me and I'll close it out.",
             "If it's a no, that's completely fine too; I'd rather know than send a reminder."),
@@ -627,7 +669,10 @@ _OBJECTIONS: dict[str, dict[str, tuple[str, ...]]] = {
 def _objection_text(c: _Ctx) -> str:
     key = detect_brushoff(c.s.deal.last_maybe_note) or ""
     t = _OBJECTIONS[key]
-    ack, real, q, no = (c.pick(t[k]).format(company=c.company) for k in ("ack", "real", "q", "no"))
+    named = named_date(c.s)  # the prospect's own date beats our guess of when "the new year" starts
+    when = (f"for the week of {fmt_day(named, c.s.tz)}" if named is not None
+            else c.pick(("for early January", "for the second week of January", "in the second week of January")))
+    ack, real, q, no = (c.pick(t[k]).format(company=c.company, when=when) for k in ("ack", "real", "q", "no"))
     if c.tone is Tone.SHORTER:
         return _assemble(c, [f"{ack} {q}", no])
     if c.tone is Tone.DIRECT:
@@ -665,7 +710,7 @@ def _why(s: Situation, kind: DraftKind) -> str:
                 "two concrete times and who should attend (playbook §2).")
     if kind is DraftKind.BREAKUP:
         n = d.touches_since_answer
-        attempts = f"{n} attempts" if n >= 2 else "Several attempts"
+        attempts = f"{n} attempts" if n >= 2 else "One attempt" if n == 1 else "Attempts"
         return (f"{attempts} without an answer: a polite last try that leaves the ball in their court "
                 "usually earns a reply, and silence isn't a no (playbook §5).")
     key = detect_brushoff(d.last_maybe_note)
