@@ -21,8 +21,9 @@ from handlers.domain.amounts import Amount, format_amount
 from handlers.domain.model import Deal, Status
 from handlers.domain.pipeline import Pipeline
 from handlers.domain.stalls import Stall
-from handlers.domain.text import clip, escape, plural  # noqa: F401 - re-exported for the listeners
+from handlers.domain.text import clip, plural  # noqa: F401 - re-exported for the listeners
 from handlers.domain.when import describe
+from handlers.mrkdwn import entities, escape  # noqa: F401 - re-exported for the listeners
 
 MAX_SECTION = 2900  # Slack allows 3000 characters in a section's text; keep a margin
 
@@ -36,12 +37,6 @@ def plain(text: str, limit: int = 150) -> PlainTextObject:
 
 def md(text: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=clip(text, MAX_SECTION))
-
-
-def entities(text: str) -> str:
-    """Our own mrkdwn with Slack's three control characters as entities: `<deal>` and any echoed
-    `<!channel>` show literally (no pings, no links); our *bold* and `code` still format."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def amount_text(deal: Deal) -> str:

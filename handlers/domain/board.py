@@ -58,7 +58,8 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from handlers.domain.model import Deal, Status
-from handlers.domain.text import escape, plural
+from handlers.domain.text import plural
+from handlers.mrkdwn import escape  # board's rendering is the last mrkdwn left in the domain (issue 14)
 
 MAX_COMPANIES = 3
 MAX_ROWS = 40  # ranked lines on one board; more are summed up in one line

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-UTC_ZONE = ZoneInfo("UTC")
+UTC_ZONE = ZoneInfo("UTC")  # the one fallback (tests/domain/test_zones.py finds any copy)
 
 
 @lru_cache(maxsize=1024)
