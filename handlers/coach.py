@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ConfigDict
 
 import prompts
@@ -189,7 +190,7 @@ def fill(template: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER_RE.sub(lambda m: values[m.group(1)], template)
 
 
-def build_messages(s: Situation, kind: DraftKind, tone: Tone = Tone.DEFAULT) -> list[dict[str, str]]:
+def build_messages(s: Situation, kind: DraftKind, tone: Tone = Tone.DEFAULT) -> list[ChatCompletionMessageParam]:
     return [
         {"role": "system", "content": prompts.load("system")},
         {"role": "user", "content": fill(prompts.load(kind.value), prompt_values(s, kind, tone))},
@@ -223,7 +224,7 @@ def _clean(text: str) -> str:
 class Coach:
     """Drafts messages. `Coach(None)` uses templates only; with an LLMConfig it asks the model first."""
 
-    def __init__(self, llm: LLMConfig | None):
+    def __init__(self, llm: LLMConfig | None) -> None:
         self.llm = llm
         self._client: openai.OpenAI | None = None
         if llm is not None:

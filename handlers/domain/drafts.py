@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import TypeVar
 
 from handlers.domain.model import Activity, Deal, Kind
 from handlers.domain.zones import zone
 
 MAX_WORDS = 120
+_T = TypeVar("_T")
 
 # Phrases no draft may contain (checked case-insensitively, curly quotes folded).
 BANNED_PHRASES: tuple[str, ...] = (
@@ -265,12 +267,18 @@ def is_consensus_stall(deal: Deal) -> bool:
     return "consensus" in stage or detect_brushoff(deal.last_maybe_note) == "team"
 
 
+def passed_meeting(s: Situation) -> datetime | None:
+    """The agreed next meeting, when it is in the past and the prospect hasn't answered since."""
+    at = s.deal.next_meeting_at
+    if at is None or _aware(at) > _aware(s.now):
+        return None
+    last_maybe = s.deal.last_maybe_at
+    return None if last_maybe and _aware(last_maybe) > _aware(at) else at
+
+
 def meeting_passed(s: Situation) -> bool:
     """The agreed next meeting is in the past and the prospect hasn't answered since."""
-    d = s.deal
-    if d.next_meeting_at is None or _aware(d.next_meeting_at) > _aware(s.now):
-        return False
-    return not (d.last_maybe_at and _aware(d.last_maybe_at) > _aware(d.next_meeting_at))
+    return passed_meeting(s) is not None
 
 
 def effort_outweighs_value(deal: Deal) -> bool:
@@ -283,23 +291,23 @@ def pick_kind(s: Situation) -> tuple[DraftKind, str]:
     """The best kind of draft for this deal now, and a one-line reason."""
     d = s.deal
     if d.touches_since_answer >= 4:
-        since = f" since {fmt_day(d.last_answer_at, s.tz)}" if d.last_answer_at else ""
+        since = f" since {fmt_day(d.last_answer_at, s.tz)}" if d.last_answer_at is not None else ""
         return (DraftKind.BREAKUP,
                 f"{d.touches_since_answer} attempts without an answer{since}: time for a polite last try.")
     key = brushoff_is_current(d)
     if key:
         return (DraftKind.OBJECTION,
                 f'The last maybe was a common brush-off ("{BRUSHOFF_LABELS[key]}"): name the real question.')
-    future = d.next_meeting_at is not None and _aware(d.next_meeting_at) > _aware(s.now)
-    if meeting_passed(s):
+    future, passed = booked_meeting(s), passed_meeting(s)
+    if passed is not None:
         return (DraftKind.MEETING,
-                f"The meeting on {fmt_day(d.next_meeting_at, s.tz)} passed with no next meeting booked.")
-    if not future and is_consensus_stall(d):
+                f"The meeting on {fmt_day(passed, s.tz)} passed with no next meeting booked.")
+    if future is None and is_consensus_stall(d):
         return (DraftKind.MEETING,
                 "Waiting on consensus: get the other decision makers into one meeting.")
-    if future:
+    if future is not None:
         return (DraftKind.ASK,
-                f"A meeting is booked for {fmt_day(d.next_meeting_at, s.tz)}; an ask makes the decision its agenda.")
+                f"A meeting is booked for {fmt_day(future, s.tz)}; an ask makes the decision its agenda.")
     if effort_outweighs_value(d):
         return (DraftKind.ASK,
                 "The effort is far beyond the deal's value: ask for a decision and be ready to let it go.")
@@ -428,7 +436,7 @@ class _Ctx:
     variant: int
     tone: Tone
 
-    def pick(self, options: tuple[str, ...] | list[str]) -> str:
+    def pick(self, options: Sequence[_T]) -> _T:
         return options[self.variant % len(options)]
 
 
@@ -512,8 +520,9 @@ def _meeting_parts(c: _Ctx) -> tuple[str, str, str]:
                 "Please bring the other decision makers, for example whoever owns the budget, "
                 "so everyone hears the same thing.",
                 "Please bring the other decision makers.")
-    if meeting_passed(s):
-        return (f"pick up where we left off on {fmt_day(d.next_meeting_at, s.tz)} and agree the next step "
+    passed = passed_meeting(s)
+    if passed is not None:
+        return (f"pick up where we left off on {fmt_day(passed, s.tz)} and agree the next step "
                 f"for {c.company}",
                 "Just the two of us is fine, or bring anyone else who should weigh in.", "")
     return (f"agree whether and how {c.company} moves forward",
