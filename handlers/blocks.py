@@ -141,7 +141,7 @@ def pipeline_sections(p: Pipeline, tz: str, now: datetime, *, open_groups: bool 
         out += section_lines(f"Needs a decision ({len(p.needs_decision)})",
                              [deal_line(s.deal, tz, now, s.stalls) for s in p.needs_decision], limit=limit)
         if p.meeting_passed:
-            out += section_lines(f"Meeting passed: log what happened ({len(p.meeting_passed)})",
+            out += section_lines(f"Meeting passed, no next one booked ({len(p.meeting_passed)})",
                                  lines(p.meeting_passed), limit=limit)
         out += section_lines(f"Open, on track ({len(p.on_track)})", lines(p.on_track), limit=limit)
         if p.snoozed:

@@ -49,7 +49,7 @@ def a_week_of_deals(slack, clock) -> None:
 
 EXPECTED = {
     "Needs a decision": ["Quiet Co", "Twice Co"],  # the digest's order: longest waiting first
-    "Meeting passed: log what happened": ["Met Co"],
+    "Meeting passed, no next one booked": ["Met Co"],
     "Open, on track": ["Booked Co", "Once Co", "Tried Co"],
     "Snoozed": ["Sleepy Co"],
 }
