@@ -380,3 +380,22 @@ def test_a_date_in_the_reps_note_beats_the_templates_guess():
             assert "15 Jan" in text and "January" not in text, text  # not our "early January" guess
     meeting = template_draft(s, DraftKind.MEETING, variant=0).text
     assert [o.date().isoformat() for o in time_options(meeting, s)] == ["2027-01-15", "2027-01-18"], meeting
+
+
+def test_the_documented_samples_are_what_the_templates_write():
+    """docs/coach-samples.md stays true: each sample is one variant of its case's default-tone draft."""
+    import re
+    from pathlib import Path
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "coach-samples.md").read_text(encoding="utf-8")
+    sections = {"Hard-no ask": DraftKind.ASK, "Next-meeting request": DraftKind.MEETING, "Last try": DraftKind.BREAKUP,
+                "Reply to a brush-off": DraftKind.OBJECTION}
+    kind, case, checked = None, None, 0
+    for part in re.split(r"(?m)^(## .*|\*[a-z0-9 ]+\*.*)$", doc):
+        if part.startswith("## "):
+            kind = next(k for title, k in sections.items() if part[3:].startswith(title))
+        elif part.startswith("*"):
+            case = BY_NAME[part.split("*")[1].replace(" ", "_")]
+        elif (m := re.search(r"```text\n(.*?)\n```", part, re.S)) and kind and case:
+            assert m.group(1) in [template_draft(case.s, kind, Tone.DEFAULT, v).text for v in range(VARIANTS)], case
+            checked += 1
+    assert checked >= 14
