@@ -83,11 +83,13 @@ class DealLog:
         statuses = {"open": [Status.OPEN], "maybes": [Status.OPEN], "closed": list(Status)[1:],
                     "all": list(Status)}[which]
         owner = rep.user_id
+        th, stats = Thresholds(), RepStats()
         with self.store.tx() as tx:
             deals = tx.deals(owner, statuses)
-            th = Thresholds.from_overrides(tx.workspace_thresholds().get(rep.team_id))
-            stats = RepStats(median_amounts=tx.median_amounts([owner]).get(owner, {}),
-                             median_stage_days=tx.median_stage_days([owner]).get(owner, {}))
+            if which != "closed":  # only open deals are judged
+                th = Thresholds.from_overrides(tx.workspace_thresholds().get(rep.team_id))
+                stats = RepStats(median_amounts=tx.median_amounts([owner]).get(owner, {}),
+                                 median_stage_days=tx.median_stage_days([owner]).get(owner, {}))
         return sort_pipeline(deals, self.clock.now(), rep.tz, which, stats, th)
 
     def closed_since(self, owner_id: str, days: int) -> list[Deal]:
