@@ -40,13 +40,11 @@ from handlers.domain.drafts import (
     pick_kind,
     safety_problems,
     slots_for,
-    subject_for,
-    template_draft,
-    times,
     without_names,
     zone,
 )
 from handlers.domain.model import Activity
+from handlers.domain.templates import subject_for, template_draft, times
 
 log = logging.getLogger(__name__)
 

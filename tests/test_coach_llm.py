@@ -26,9 +26,9 @@ from handlers.domain.drafts import (
     meeting_slots,
     pick_kind,
     slots_for,
-    template_draft,
 )
 from handlers.domain.model import Kind
+from handlers.domain.templates import template_draft
 from tests.coach_situations import BY_NAME, CASE_IDS, CASES, rubric, situation
 
 KINDS = list(DraftKind)

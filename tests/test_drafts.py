@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from handlers.domain.drafts import (
     BRUSHOFF_KEYS,
-    VARIANTS,
     DraftKind,
     Tone,
     detect_brushoff,
@@ -22,9 +21,9 @@ from handlers.domain.drafts import (
     meeting_slots,
     pick_kind,
     safety_problems,
-    template_draft,
 )
 from handlers.domain.model import Kind
+from handlers.domain.templates import VARIANTS, template_draft
 from tests.coach_situations import BY_NAME, CASE_IDS, CASES, NOW, rubric, situation, time_options, touches
 
 KINDS = list(DraftKind)
@@ -330,7 +329,7 @@ def test_any_names_still_make_a_sound_draft(company, contact, rep, stage, kind, 
 
 
 def test_drafts_module_stays_slack_and_network_free():
-    code = ("import sys, handlers.domain.drafts, prompts\n"
+    code = ("import sys, handlers.domain.drafts, handlers.domain.templates, prompts\n"
             "bad = {'slack_sdk', 'slack_bolt', 'sqlalchemy', 'openai', 'httpx', 'httpx2', 'requests'}\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
