@@ -21,6 +21,7 @@ from handlers.domain.chat import Proposal, parse_chat
 from handlers.domain.model import Kind, Source
 from handlers.domain.refs import Candidate, fold
 from handlers.domain.when import describe
+from handlers.modals import log_modal
 
 HINT = ("I log deal updates from plain words, like “Acme said maybe, try after Jan 15”, "
         "“left a voicemail for Initech” or “Globex signed!”. `/deal help` lists everything I do.")
@@ -205,7 +206,6 @@ def edit_it(ack, body, respond, client, store, clock):
     if found is None or found[0] != "pending":
         respond(text=ALREADY, replace_original=False, response_type="ephemeral")
         return
-    from handlers.shortcuts import log_modal
     cands = DealLog(store, clock).candidates(user)
     p = found[1]
     # No users.info on the way: the trigger_id expires 3 s after the click.

@@ -194,9 +194,6 @@ ABBREVIATIONS = {
     "will not": "wont", "cannot": "cant", "isnt": "is not", "arent": "are not", "wasnt": "was not",
     "werent": "were not",
 }
-# Dates reps say that `find_when` does not read, as words it does.
-DATE_ALIASES = {"the new year": "jan 1", "new year": "jan 1", "new years": "jan 1",
-                "the first of the year": "jan 1", "first of the year": "jan 1", "start of the year": "jan 1"}
 # A clause with one of these words talks about a meeting that happened: its dates are not the next one.
 PAST_MEETING = frozenset({"met", "had"})
 
@@ -610,14 +607,11 @@ def _outcomes(s: str) -> list[_Match]:
 
 # --- dates and amounts -----------------------------------------------------------------------
 
-_DATE_ALIAS = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(k) for k in sorted(DATE_ALIASES, key=len, reverse=True))
-                         + r")(?!\w)", re.IGNORECASE)
 _DATE_CLAUSES = re.compile(r"[;!?\n]|,\s|\.\s+(?=[A-Z])|\s[-–—]\s|(?<!\w)but(?!\w)")
 
 
 def _date_ahead(text: str, tz: str, now: datetime) -> datetime | None:
     """The first date still ahead of `now`, outside clauses about a meeting that already happened."""
-    text = _DATE_ALIAS.sub(lambda m: DATE_ALIASES[" ".join(m[0].lower().split())], text)
     for clause in _DATE_CLAUSES.split(text):
         words = {w.strip(_TRAIL) for w in clause.casefold().split()}
         if words & PAST_MEETING:
