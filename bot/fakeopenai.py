@@ -321,19 +321,26 @@ def default_content(req: dict) -> str:
         return json.dumps(_hardno_draft(prompt, kind), ensure_ascii=False)
     if fmt.get("type") == "json_schema":
         schema = (fmt.get("json_schema") or {}).get("schema") or {}
-        return json.dumps(_from_schema(schema))
+        return json.dumps(_from_schema(schema, schema.get("$defs") or {}))
     if fmt.get("type") == "json_object":
         return json.dumps({"reply": "This is a reply from FakeOpenAI."})
     return "This is a reply from FakeOpenAI."
 
 
-def _from_schema(schema: dict) -> Any:
+def _from_schema(schema: dict, defs: dict | None = None) -> Any:
+    """A value the schema accepts: its first enum value, the first of anyOf, $refs followed."""
+    defs = defs or {}
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/$defs/"):
+        return _from_schema(defs.get(ref.rsplit("/", 1)[1], {}), defs)
+    if schema.get("enum"):
+        return schema["enum"][0]
     t = schema.get("type")
     if "anyOf" in schema:
-        return _from_schema(schema["anyOf"][0])
+        return _from_schema(schema["anyOf"][0], defs)
     if t == "object":
         props = schema.get("properties") or {}
-        return {k: _from_schema(v) for k, v in props.items()}
+        return {k: _from_schema(v, defs) for k, v in props.items()}
     if t == "array":
         return []
     if t in ("integer", "number"):
