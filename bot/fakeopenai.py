@@ -362,11 +362,15 @@ def _hardno_draft(prompt: str, kind: str) -> dict:
     greet = f"Hi {contact}," if contact else "Hi there,"
     if kind == "meeting":
         slots = _field(prompt, "- Offer exactly these two time options, written exactly as given:")
-        body = (f"I'd like 30 minutes to agree the next step for {company}. "
+        booked = _field(prompt, "- Already booked: a call on").split(" is already in the calendar")[0]
+        body = ((f"Our call on {booked} is in the calendar; this is for the one after it. " if booked else "")
+                + f"I'd like 30 minutes to agree the next step for {company}. "
                 f"Would {slots} work? Please bring anyone else who weighs in on the decision.")
         why = "A purpose, two concrete times and the right people keep the deal from drifting."
     elif kind == "breakup":
-        body = (f"I've reached out a few times about {company} and don't want to keep bothering you. "
+        tries = (_field(prompt, "Write a last-try message. The rep has reached out").split(" since ")[0]
+                 or "a few times")
+        body = (f"I've reached out {tries} about {company} and don't want to keep bothering you. "
                 "If it's not a priority, a no is completely fine and I'll close it out; otherwise "
                 "I'll assume you're busy. Should I keep it open?")
         why = "A gracious last try leaves the decision with them and usually gets an answer."

@@ -17,7 +17,8 @@ from handlers import blocks as bk
 from handlers.board.standings import Standings
 from handlers.domain.board import _MONTHS, MAX_COMPANIES, Board, Closed, Row, Schedule, Span, decisions_by_rep
 from handlers.domain.model import Status
-from handlers.domain.text import escape, plural
+from handlers.domain.text import plural
+from handlers.mrkdwn import escape
 
 MAX_ROWS = 40  # ranked lines on one board; more are summed up in one line
 MAX_WAITING = 30  # names on the "still working" line

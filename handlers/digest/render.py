@@ -9,7 +9,8 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, DatePicke
 from handlers import blocks as bk
 from handlers.digest.plan import Line, Planned
 from handlers.domain.model import Rep
-from handlers.domain.text import clip, escape, plural
+from handlers.domain.text import clip, plural
+from handlers.mrkdwn import escape
 
 log = logging.getLogger(__name__)
 

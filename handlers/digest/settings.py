@@ -8,7 +8,8 @@ from handlers.commands import Ask, Reply
 from handlers.digest.due import DIGEST
 from handlers.digest.render import schedule_words
 from handlers.domain.schedule import local_day
-from handlers.domain.text import clip, escape
+from handlers.domain.text import clip
+from handlers.mrkdwn import escape
 from handlers.settings import Area, area
 
 USAGE = "8am\noff\non\nweekends on|off"

@@ -17,12 +17,12 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.domain import chat
 from handlers.domain.amounts import AmountError, parse_amount
 from handlers.domain.chat import Proposal
 from handlers.domain.model import Kind
+from handlers.domain.zones import zone as _zone
 
 MAX_LINE = 2000
 MAX_DEALS = 200  # a rep's open deals in the prompt; more would crowd the line out
@@ -31,13 +31,6 @@ KINDS = {"maybe": Kind.MAYBE, "touch": Kind.TOUCH, "meeting": Kind.MEETING, "won
 CHATTER = "chatter"
 _FENCE = re.compile(r"<\s*/?\s*chat_line\b", re.IGNORECASE)
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::\d{2})?)?$")
-
-
-def _zone(tz: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def fenced(line: str) -> str:

@@ -29,7 +29,7 @@ from handlers.domain.board import (
     previous_span,
 )
 from handlers.domain.model import Deal, Status
-from handlers.domain.text import escape
+from handlers.mrkdwn import escape
 
 UTC = UTC
 
