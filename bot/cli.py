@@ -127,7 +127,7 @@ def cmd_serve(args) -> int:
 
 
 def cmd_digest(args) -> int:
-    from handlers.nudger import run_digests
+    from handlers.digest import run_digests
     settings = load_settings()
     if args.dry_run:
         return dry_run_digest(settings, args)
@@ -152,7 +152,7 @@ def dry_run_digest(settings: Settings, args) -> int:
     from bot.app import Services, make_coach
     from bot.clock import Clock
     from bot.slack_client import make_client
-    from handlers.nudger import run_digests
+    from handlers.digest import run_digests
     from handlers.reps import RepDirectory
     from storage import Store
     file = sqlite_file(settings.database_url)
@@ -187,7 +187,7 @@ def runtime_for_jobs(settings: Settings):
 
 
 def cmd_leaderboard(args) -> int:
-    from handlers.leaderboard import run_boards
+    from handlers.board import run_boards
     app = runtime_for_jobs(load_settings())
     report = run_boards(app.services, app.client, period=args.period, post=args.post, out=sys.stdout)
     print(report.summary(), file=sys.stderr)

@@ -194,25 +194,15 @@ def add_command(p: dict[str, Any]) -> Command:
 
 
 def do_list(ask: Ask, cmd: Command) -> Reply:
+    """`/deal list [open|maybes|closed|all]`: grouped as the digest judges them (see domain.pipeline)."""
     which = cmd.option or "open"
-    p = ask.log.pipeline(ask.rep.user_id, which)
-    tz, now = ask.rep.tz, ask.clock.now()
-
-    def lines(deals):
-        return [bk.deal_line(d, tz, now) for d in deals]
-
-    out = [bk.HeaderBlock(text=bk.plain(f"Your deals ({which})"))]
-    if which != "closed":  # closed deals never need a decision
-        out += bk.section_lines(f"Needs a decision ({len(p.needs_decision)})", lines(p.needs_decision))
-    if which != "maybes":
-        if which != "closed":
-            out += bk.section_lines(f"Open, on track ({len(p.open)})", lines(p.open))
-        if which in ("closed", "all"):
-            out += bk.section_lines(f"Closed out ({len(p.closed)})", lines(p.closed))
-    total = len(p.needs_decision) + len(p.open) + len(p.closed)
-    if total == 0:
+    p = ask.log.pipeline(ask.rep, which)
+    out: list[bk.Block] = [bk.HeaderBlock(text=bk.plain(f"Your deals ({which})"))]
+    out += bk.pipeline_sections(p, ask.rep.tz, ask.clock.now(), open_groups=which != "closed",  # closed: never
+                                closed_title="Closed out" if which in ("closed", "all") else None)
+    if p.total == 0:
         out.append(bk.ContextBlock(elements=[bk.md("Nothing here yet. Add one: `/deal add Acme $12k next:dec 3`")]))
-    return Reply(f"Your deals: {total}", out)
+    return Reply(f"Your deals: {p.total}", out)
 
 
 _HEADLINES = {

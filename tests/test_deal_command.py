@@ -113,6 +113,7 @@ def test_list_groups_open_needs_decision_and_closed(slack, store):
     slack.deal("add Globex")
     slack.deal("add Hooli")
     slack.deal("maybe acme")
+    slack.deal("maybe acme")  # the second maybe: the digest would list it (one maybe is not a stall yet)
     slack.deal("won hooli")
     shown = texts(slack.deal("list all"))
     assert "Needs a decision (1)" in shown and "Open, on track (1)" in shown and "Closed out (1)" in shown

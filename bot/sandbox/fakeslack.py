@@ -1,5 +1,5 @@
 """A fake Slack Web API on loopback: the stand-in Slack of the `hardno try` sandbox (and the base of the
-tests' fake, `tests/fakeslack.py`, which adds failure injection).
+tests' fake, `tests/fakeslack.py`, which adds rate limits and failure injection).
 
 The real ``slack_sdk.WebClient(base_url=fake.api_url)`` talks to it over HTTP, so everything between the
 bot and the wire (argument encoding, retries, error handling) is exercised for real.
@@ -12,8 +12,11 @@ What it does:
 * records every call (:class:`Call`) and lets tests wait for calls made from other threads
   (:meth:`FakeSlack.wait_for`), and calls :attr:`FakeSlack.on_call` for each one;
 * serves ``response_url`` endpoints (:meth:`FakeSlack.response_url`) and the external file upload URL;
-* answers a failure when :meth:`FakeSlack._take_failure` hands it one (never, here: the tests' subclass
-  injects HTTP 429 + ``Retry-After``, 5xx or ``ok: false`` on demand);
+* answers a failure or a rate limit when :meth:`FakeSlack._take_failure` / :meth:`FakeSlack._over_limit`
+  say so (never, here: the tests' subclass injects 429 + ``Retry-After``, 5xx, ``ok: false`` or a dropped
+  connection on demand);
+* keeps the messages posted per channel and answers ``conversations.history`` with them (newest first,
+  ``metadata`` with ``include_all_metadata``), so a bot can look for a post it is unsure about;
 * validates every Block Kit payload it receives (slack_sdk's own model validators plus the documented
   limits slack_sdk does not check), collects the problems in :attr:`FakeSlack.block_errors` and answers
   the way Slack does (``invalid_blocks`` for messages, ``invalid_arguments`` for views).
@@ -92,7 +95,8 @@ MAX_PAGE_SIZE = 1000  # Slack: "specify a limit value under 1000"
 _JSON_STRING_FIELDS = ("blocks", "attachments", "view", "files", "metadata")
 
 _BOT_SCOPES = (
-    "chat:write,commands,users:read,channels:read,groups:read,im:read,im:write,mpim:read,files:write"
+    "chat:write,commands,users:read,channels:read,channels:history,groups:read,groups:history,im:read,"
+    "im:history,im:write,mpim:read,files:write"
 )
 
 
@@ -142,7 +146,7 @@ class Call:
 
 @dataclass
 class _Answer:
-    status: int
+    status: int  # 0: drop the connection without answering
     body: Any  # dict -> JSON, str -> text/plain
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -170,6 +174,8 @@ class _Failure:
     error: str
     retry_after: int | None
     remaining: int | None  # None: every call until reset()
+    after: bool = False  # run the method first (its effect happens), then answer the failure
+    drop: bool = False  # close the connection without any answer
 
     def answer(self, json_body: bool) -> _Answer:
         headers = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
@@ -759,6 +765,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             fake.server_errors.append(traceback.format_exc())
             answer = _Answer(500, {"ok": False, "error": "fake_slack_internal_error"})
+        if answer.status == 0:  # an injected dropped connection: the client sees it close unanswered
+            self.close_connection = True
+            return
         if isinstance(answer.body, (dict, list)):
             payload, ctype = json.dumps(answer.body).encode(), "application/json; charset=utf-8"
         else:
@@ -808,6 +817,7 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, _Channel] = {}
         self._files: dict[str, dict[str, Any]] = {}
+        self.messages: dict[str, list[dict[str, Any]]] = {}  # channel id -> posted messages, oldest first
         self._cond = threading.Condition(threading.RLock())
         self._last_ts_us = 0
         self._ids = itertools.count(1)
@@ -830,6 +840,7 @@ class FakeSlack:
             "conversations.members": self._conversations_members,
             "conversations.join": self._conversations_join,
             "chat.postMessage": self._chat_post_message,
+            "conversations.history": self._conversations_history,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
             "chat.delete": self._chat_delete,
@@ -1011,12 +1022,13 @@ class FakeSlack:
             return calls
 
     def reset(self) -> None:
-        """Forget recorded calls and block errors.
+        """Forget recorded calls, block errors and pending failures.
 
         The directory (users, channels), uploaded files and views stay."""
         with self._cond:
             self.calls.clear()
             self.block_errors.clear()
+            self.messages.clear()
             self.server_errors.clear()
 
     def assert_no_block_errors(self) -> None:
@@ -1034,10 +1046,14 @@ class FakeSlack:
         token = name if name is not None else f"r{next(self._response_tokens)}"
         return f"{self.base_url}response/{quote(token, safe='')}"
 
-    # -- failure injection (the tests' subclass overrides this) ---------------------------------------------
+    # -- failure injection and rate limits (the tests' subclass overrides these) ----------------------------
     def _take_failure(self, method: str) -> _Failure | None:
         """The failure to answer this call to ``method`` with, if any (called with ``_cond`` held)."""
         return None
+
+    def _over_limit(self, method: str, params: dict[str, Any]) -> bool:
+        """Whether this call to ``method`` is beyond a rate limit (answered 429)."""
+        return False
 
     # -- request handling -----------------------------------------------------------------------------------
     def _handle(self, http_method: str, raw_path: str, headers: dict[str, str], body: bytes) -> _Answer:
@@ -1090,8 +1106,10 @@ class FakeSlack:
         injected = False
         with self._cond:
             failure = self._take_failure(method)
-            if failure is not None:
+            if failure is not None and not failure.after:
                 answer, injected = failure.answer(json_body=True), True
+            elif self._over_limit(method, params):
+                answer = _Answer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
             elif bad_body is not None:
                 answer = _err("invalid_json", detail=bad_body)
             elif (auth := self._auth_error(headers, params)) is not None:
@@ -1103,6 +1121,8 @@ class FakeSlack:
                     answer = handler(params)
                 except _ApiError as e:
                     answer = _err(e.error, **e.extra)
+                if failure is not None:  # after=True: the method had its effect; the answer is lost
+                    answer, injected = failure.answer(json_body=True), True
         self._record(method, params, headers, answer, injected)
         return answer
 
@@ -1452,7 +1472,26 @@ class FakeSlack:
         if not (p.get("text") or p.get("blocks") or p.get("attachments")):
             raise _ApiError("no_text")
         ts = self._next_ts()
-        return _ok(channel=channel_id, ts=ts, message=self._message_obj(p, ts))
+        message = self._message_obj(p, ts)
+        self.messages.setdefault(channel_id, []).append(message)
+        return _ok(channel=channel_id, ts=ts, message=message)
+
+    def _conversations_history(self, p: dict[str, Any]) -> _Answer:
+        """Newest first, ``limit`` a page (Slack's default 100), cursor-paginated; ``metadata`` only with
+        ``include_all_metadata``, as Slack does. Needs the channel to be one the bot can read."""
+        ref = str(p.get("channel") or "")
+        ch = self._resolve_channel(ref)
+        if ch is None and ref not in self.messages:
+            raise _ApiError("channel_not_found")
+        if ch is not None and not ch.is_im and not ch.bot_is_member:
+            raise _ApiError("not_in_channel")
+        with_metadata = _truthy(p.get("include_all_metadata"))
+        found = [
+            m if with_metadata else {k: v for k, v in m.items() if k != "metadata"}
+            for m in reversed(self.messages.get(ch.id if ch else ref, []))
+        ]
+        page, meta = _paginate(found, p)
+        return _ok(messages=page, has_more=bool(meta["next_cursor"]), pin_count=0, response_metadata=meta)
 
     def _chat_post_ephemeral(self, p: dict[str, Any]) -> _Answer:
         problem = self._message_problems("chat.postEphemeral", p)

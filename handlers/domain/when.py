@@ -40,9 +40,11 @@ from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from zoneinfo import TZPATH, ZoneInfo
+from zoneinfo import TZPATH
 
 from dateparser.date import DateDataParser  # type: ignore[import-untyped]
+
+from handlers.domain.zones import zone as _zone
 
 TRY = "Try “dec 3”, “next tuesday 2pm” or “2026-12-03”."
 MAX_WORDS = 6  # the longest date phrase we look for ("next tuesday at 2:30 pm")
@@ -103,13 +105,6 @@ class WhenError(ValueError):
     """The message is a sentence to show the rep as is."""
 
 
-@lru_cache(maxsize=512)
-def _zone(tz: str) -> ZoneInfo:
-    # ZoneInfo objects are cached, never their offsets: zoneinfo works out DST per instant.
-    try:
-        return ZoneInfo(tz)
-    except Exception:  # unknown, empty or malformed names (ZoneInfo raises several kinds)
-        return ZoneInfo("UTC")
 
 
 @lru_cache(maxsize=1)
