@@ -90,7 +90,7 @@ def throttle_for(client: Any) -> Throttle:
 class _Poster(WebClient):
     throttle: Throttle
 
-    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
         args = kwargs.get("json") or kwargs.get("params") or kwargs.get("data") or {}
         self.throttle.wait(api_method, args.get("channel"))
         return super().api_call(api_method, **kwargs)
