@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from handlers.domain import model as m
 from handlers.domain.stalls import DealRow
 from storage import models as t
+from storage.crm import CrmQueries
 from storage.db import connect
 
 _DEAL_FIELDS = [f.name for f in dataclasses.fields(m.Deal)]
@@ -84,7 +85,7 @@ class Store:
         self.engine.dispose()
 
 
-class Tx:
+class Tx(CrmQueries):
     def __init__(self, session: Session):
         self.s = session
 
