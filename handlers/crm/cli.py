@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from bot.config import ConfigError, Settings
-from handlers.domain.crm_csv import CsvFileError
+from handlers.domain.crm_csv import CsvFileError, parse_csv
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 
@@ -49,14 +49,15 @@ def run_import(settings: Settings, open_store, file: str, *, user: str | None, d
         data = path.read_bytes()
     except OSError as e:
         raise ConfigError(f"can't read {file}: {e.strerror or e}") from None
+    try:  # read the whole file before touching the database: a bad file changes nothing
+        parsed = parse_csv(data)
+    except CsvFileError as e:
+        raise ConfigError(f"{file}: {e}; nothing was imported") from None
     store = open_store(settings)
     try:
         if user is None:
             slack_directory(settings, store)
-        try:
-            result = import_csv(store, Clock(), data, user=user, dry_run=dry_run)
-        except CsvFileError as e:
-            raise ConfigError(f"{file}: {e}; nothing was imported") from None
+        result = import_csv(store, Clock(), parsed, user=user, dry_run=dry_run)
     finally:
         store.dispose()
     for line in result.lines():

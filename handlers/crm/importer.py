@@ -48,13 +48,13 @@ class _Rollback(Exception):
     pass
 
 
-def import_csv(store, clock, data: bytes | str, *, user: str | None = None, dry_run: bool = False,
+def import_csv(store, clock, data: bytes | str | Parsed, *, user: str | None = None, dry_run: bool = False,
                lookup_email: Callable[[str], str | None] | None = None, keep_preview: int = 0) -> Imported:
     """Import the export. CsvFileError (one line) when the file can't be read at all.
 
     `lookup_email`, when given, finds the Slack user of an owner email no rep has shown yet
     (users.lookupByEmail); without it only known reps' emails match."""
-    parsed = parse_csv(data)
+    parsed = data if isinstance(data, Parsed) else parse_csv(data)
     result = Imported(parsed.source, skipped=list(parsed.skipped), dry_run=dry_run)
     try:
         with store.tx() as tx:
