@@ -68,19 +68,23 @@ def run_import(settings: Settings, open_store, file: str, *, user: str | None, d
 def run_sync(settings: Settings, open_store, *, dry_run: bool) -> int:
     from bot.clock import Clock
     from handlers.crm.hubspot import AuthError, HubSpotSync
+    from handlers.crm.hubspot_api import HubSpotApi, HubSpotError
     if settings.hubspot_access_token is None:
         raise ConfigError("HUBSPOT_ACCESS_TOKEN is not set: set it to your HubSpot private app's access token")
+    token = settings.hubspot_access_token.get_secret_value()
+    api = HubSpotApi(token, settings.hubspot_api_url)
+    try:  # the token first, before the database: a wrong one is one line and nothing else
+        api.owners()
+    except AuthError as e:
+        raise ConfigError(f"HUBSPOT_ACCESS_TOKEN was refused by HubSpot ({e}): check the private app's "
+                          "token and its scopes (crm.objects.deals.read/write, crm.objects.owners.read)") from None
+    except HubSpotError as e:
+        raise ConfigError(f"HUBSPOT_API_URL {settings.hubspot_api_url}: {e}") from None
     store = open_store(settings)
     try:
         if not dry_run:
             slack_directory(settings, store)
-        sync = HubSpotSync(store, Clock(), settings.hubspot_access_token.get_secret_value(),
-                           settings.hubspot_api_url)
-        try:
-            report = sync.run(dry_run=dry_run)
-        except AuthError as e:
-            raise ConfigError(f"HUBSPOT_ACCESS_TOKEN was refused by HubSpot ({e}): check the private app's "
-                              "token and its scopes") from None
+        report = HubSpotSync(store, Clock(), token, settings.hubspot_api_url, api=api).run(dry_run=dry_run)
     finally:
         store.dispose()
     print(report.summary())

@@ -1,0 +1,308 @@
+"""One two-way sync with HubSpot: match reps to owners, pull changed deals, push what hardno learned.
+
+Pull: per matched owner a watermark on `hs_lastmodifieddate`; the search walks each group of owners oldest
+change first, 200 a page, opening a new window at the last date seen before the 10,000-result cap, and
+saves the watermark with every page, so a sync that stops half way resumes there. Each HubSpot deal is one
+hardno deal (crm_links); a field HubSpot changed since the last sync wins, and the change is logged as an
+activity (source "crm"), so hardno's own history is only ever added to.
+
+Push (after the pull, so HubSpot's newer changes already won): deals of matched reps not yet in HubSpot are
+created with the rep as owner; activities logged in hardno since the push watermark become notes (maybe,
+try, ask) and meetings, each claimed in crm_pushes so a retried sync never writes one twice; a decision
+moves the deal to its pipeline's closed-won/-lost stage. Everything in batches of 100.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from handlers.crm.hubspot_api import BATCH, SEARCH_CAP, SEARCH_PAGE, AuthError, HubSpotApi, HubSpotError
+from handlers.domain import crm_sync as cs
+from handlers.domain.model import Activity, Kind, Source, Status, new_deal
+
+__all__ = ["AuthError", "HubSpotSync", "Report"]
+SYSTEM = "hubspot"
+NOTE_KINDS = {"maybe", "touch", "ask"}
+DECISION_KINDS = {"won", "no", "drop", "reopen"}
+NOT_OURS = {Source.CRM.value, Source.IMPORT.value}  # came from a CRM: never echoed back
+MEETING_MINUTES = 30
+NOTE_TO_DEAL, MEETING_TO_DEAL = 214, 212  # HubSpot-defined association type ids
+
+
+@dataclass
+class Report:
+    pulled: int = 0
+    pushed: int = 0
+    unmatched_owners: list[str] = field(default_factory=list)
+    unmatched_reps: list[str] = field(default_factory=list)
+    failed: str = ""
+    requests: int = 0
+    dry_run: bool = False
+
+    def summary(self) -> str:
+        head = "dry run, nothing written: " if self.dry_run else ""
+        return (f"{head}pulled {self.pulled}, pushed {self.pushed}, "
+                f"unmatched {len(self.unmatched_owners) + len(self.unmatched_reps)}, failed {1 if self.failed else 0}"
+                + (f" ({self.failed})" if self.failed else ""))
+
+    def details(self) -> list[str]:
+        return ([f"unmatched HubSpot owner (no Slack user with this email): {e}" for e in self.unmatched_owners]
+                + [f"unmatched rep (no HubSpot owner with this email): {e}" for e in self.unmatched_reps])
+
+
+class _Rollback(Exception):
+    pass
+
+
+class HubSpotSync:
+    def __init__(self, store, clock, token: str, url: str, *, api: HubSpotApi | None = None):
+        self.store, self.clock = store, clock
+        self.api = api or HubSpotApi(token, url)
+        self.search_cap = SEARCH_CAP
+
+    def run(self, dry_run: bool = False) -> Report:
+        report = Report(dry_run=dry_run)
+        try:
+            owners = self.api.owners()  # AuthError propagates: the CLI exits 2
+            with self.store.tx() as tx:
+                reps = tx.rep_ids_by_email()
+            by_email = {o["email"]: o["id"] for o in owners if o["email"]}
+            matched = {oid: reps[e] for e, oid in by_email.items() if e in reps}
+            report.unmatched_owners = sorted(e for e in by_email if e not in reps)
+            report.unmatched_reps = sorted(e for e in reps if e not in by_email)
+            self.pipes = cs.read_pipelines(self.api.pipelines())  # once per sync
+            self._pull(matched, report, dry_run)
+            if not dry_run:
+                self._push(matched, report)
+        except AuthError:
+            raise
+        except HubSpotError as e:
+            report.failed = str(e)
+        report.requests = self.api.requests
+        return report
+
+    # -- pull ------------------------------------------------------------------------
+    def _pull(self, matched: dict[str, str], report: Report, dry_run: bool) -> None:
+        with self.store.tx() as tx:
+            marks = {k.rsplit(":", 1)[1]: v.get("ms") for k, v in tx.crm_states("hubspot:pull:").items()}
+        groups: dict[int | None, list[str]] = {}
+        for oid in sorted(matched):
+            groups.setdefault(marks.get(oid), []).append(oid)
+        for since, oids in groups.items():
+            for i in range(0, len(oids), 100):  # HubSpot takes at most 100 values in an IN filter
+                self._pull_window(oids[i:i + 100], since, matched, report, dry_run)
+
+    def _pull_window(self, oids: list[str], since: int | None, matched: dict[str, str], report: Report,
+                     dry_run: bool) -> None:
+        after = 0
+        while True:
+            deals, nxt = self.api.search_deals(oids, since, after, cs.PROPERTIES)
+            last = cs.ms(deals[-1]["properties"].get("hs_lastmodifieddate")) if deals else None
+            try:
+                with self.store.tx() as tx:
+                    for d in deals:
+                        report.pulled += self._upsert(tx, d["id"], d["properties"], matched)
+                    if last is not None:
+                        for oid in oids:
+                            tx.set_crm_state(f"hubspot:pull:{oid}", {"ms": last})
+                    if dry_run:
+                        raise _Rollback
+            except _Rollback:
+                pass
+            if nxt is None:
+                return
+            if nxt + SEARCH_PAGE > self.search_cap:  # the search stops at 10,000: a new window from here
+                if last is None or last == since:
+                    raise HubSpotError("more than 10,000 deals share one modification time; can't page past them")
+                since, after = last, 0
+            else:
+                after = nxt
+
+    def _upsert(self, tx, hs_id: str, props: dict, matched: dict[str, str]) -> int:
+        """Bring one HubSpot deal into hardno; 1 if anything changed."""
+        now = self.clock.now()
+        snap = cs.snapshot(props)
+        owner = matched.get(snap["owner"])
+        if owner is None:
+            return 0
+        stage = self.pipes.stage(props.get("pipeline"), props.get("dealstage"))
+        result = stage.outcome if stage else "open"
+        linked = tx.linked_deals(SYSTEM, [hs_id]).get(hs_id)
+        if linked is None:
+            rep = tx.rep(owner)
+            deal, first = new_deal(owner, snap["name"] or f"HubSpot deal {hs_id}", now, source=Source.CRM,
+                                   team_id=rep.team_id if rep else "", amount=cs.amount(snap["amount"]),
+                                   currency=snap["currency"] or None,
+                                   stage=stage.label if stage and result == "open" else None)
+            deal = tx.add_deal(deal, first)
+            if result != "open":
+                at = min(cs.when(props.get("closedate")) or now, now)
+                tx.record(owner, deal.id, Activity(Kind.WON if result == "won" else Kind.NO, at,
+                                                   snap["reason"], Source.CRM))
+            tx.link_deal(SYSTEM, hs_id, deal.id, snap, now)
+            return 1
+        deal_id, current_owner, synced = linked
+        changed = cs.changed_in_hubspot(synced, snap)
+        if not changed:
+            return 0
+        if "owner" in changed and current_owner != owner:
+            tx.set_owner(deal_id, owner)
+        deal = tx.deal(owner, deal_id)
+        edits: dict = {}
+        if "name" in changed and snap["name"] and snap["name"] != deal.company:
+            edits["company"] = snap["name"]
+        if ({"amount", "currency"} & changed) and (cs.amount(snap["amount"]), snap["currency"] or None) != \
+                (deal.amount, deal.currency):
+            edits.update(amount=cs.amount(snap["amount"]), currency=snap["currency"] or deal.currency)
+        if edits:
+            deal = tx.record(owner, deal_id, Activity(Kind.NOTE, now, "changed in HubSpot: " + ", ".join(sorted(edits)),
+                                                      Source.CRM), **edits)
+        if "stage" in changed and stage:
+            if result == "open":
+                if not deal.is_open:
+                    deal = tx.record(owner, deal_id, Activity(Kind.REOPEN, now, "", Source.CRM))
+                if deal.stage != stage.label:
+                    tx.record(owner, deal_id, Activity(Kind.STAGE, now, stage.label, Source.CRM))
+            elif deal.is_open or deal.status is not (Status.WON if result == "won" else Status.NO):
+                if not deal.is_open:
+                    tx.record(owner, deal_id, Activity(Kind.REOPEN, now, "", Source.CRM))
+                tx.record(owner, deal_id, Activity(Kind.WON if result == "won" else Kind.NO, now, snap["reason"],
+                                                   Source.CRM))
+        tx.link_deal(SYSTEM, hs_id, deal_id, snap, now)
+        return 1
+
+    # -- push ------------------------------------------------------------------------
+    def _push(self, matched: dict[str, str], report: Report) -> None:
+        owner_of = {user: oid for oid, user in matched.items()}
+        self._create_deals(owner_of, report)
+        self._push_activities(owner_of, report)
+
+    def _props_for(self, deal, hs_owner: str) -> dict:
+        want = {Status.WON: "won", Status.NO: "no", Status.DROPPED: "no"}.get(deal.status, "open")
+        stage = self.pipes.first(None, want)
+        props = {"dealname": deal.company, "pipeline": self.pipes.default, "hubspot_owner_id": hs_owner,
+                 "dealstage": stage.id if stage else ""}
+        if deal.amount is not None:
+            props["amount"] = cs.norm_amount(deal.amount)
+        if deal.currency:
+            props["deal_currency_code"] = deal.currency
+        if want == "no" and deal.close_reason:
+            props["closed_lost_reason"] = deal.close_reason
+        if deal.closed_at:
+            props["closedate"] = deal.closed_at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        return props
+
+    def _create_deals(self, owner_of: dict[str, str], report: Report) -> None:
+        while True:
+            with self.store.tx() as tx:
+                ids = tx.unlinked_deal_ids(SYSTEM, owner_of, BATCH)
+                deals = list(tx.deals_by_id(ids))
+            if not deals:
+                return
+            inputs = [{"properties": self._props_for(d, owner_of[d.owner_id])} for d in deals]
+            created = self.api.create_deals(inputs)
+            # HubSpot doesn't promise results in input order: pair them by what was sent
+            waiting: dict[tuple, list] = {}
+            for d, i in zip(deals, inputs, strict=True):
+                waiting.setdefault(_key(i["properties"]), []).append(d)
+            now = self.clock.now()
+            with self.store.tx() as tx:
+                for c in created:
+                    d = waiting[_key(c["properties"])].pop(0)
+                    tx.link_deal(SYSTEM, c["id"], d.id, cs.snapshot(c["properties"]), now)
+            report.pushed += len(created)
+
+    def _push_activities(self, owner_of: dict[str, str], report: Report) -> None:
+        with self.store.tx() as tx:
+            mark = (tx.crm_state("hubspot:push") or {}).get("after", 0)
+        while True:
+            with self.store.tx() as tx:
+                acts = tx.activities_after(mark, 500)
+                if not acts:
+                    return
+                links = tx.remote_ids(SYSTEM, {a[1] for a in acts})
+                done = tx.pushed(f"act:{a[0]}" for a in acts)
+            notes, meetings, decided, claims = [], [], {}, []
+            last = mark
+            for act_id, deal_id, kind, source, text, at, when, owner in acts:
+                if owner in owner_of and deal_id not in links:
+                    break  # a matched rep's deal not in HubSpot yet: the next sync creates it, then resumes here
+                last = act_id
+                if source in NOT_OURS or owner not in owner_of or f"act:{act_id}" in done:
+                    continue
+                hs_id = links[deal_id][0]
+                stamp = at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+                if kind in NOTE_KINDS:
+                    notes.append({"properties": {"hs_timestamp": stamp, "hs_note_body": cs.note_body(kind, text),
+                                                 "hubspot_owner_id": owner_of[owner]},
+                                  "associations": [_assoc(hs_id, NOTE_TO_DEAL)]})
+                    claims.append((f"act:{act_id}", deal_id))
+                elif kind == "meeting" and when is not None:
+                    end = when + timedelta(minutes=MEETING_MINUTES)
+                    meetings.append({"properties": {
+                        "hs_timestamp": _iso(when), "hs_meeting_title": "Next meeting (from hardno)",
+                        "hs_meeting_body": cs.note_body("meeting", text), "hs_meeting_start_time": _iso(when),
+                        "hs_meeting_end_time": _iso(end), "hs_meeting_outcome": "SCHEDULED",
+                        "hubspot_owner_id": owner_of[owner]}, "associations": [_assoc(hs_id, MEETING_TO_DEAL)]})
+                    claims.append((f"act:{act_id}", deal_id))
+                elif kind in DECISION_KINDS:
+                    decided[deal_id] = hs_id
+            if last == mark:
+                return
+            for i in range(0, len(notes), BATCH):
+                self.api.create_notes(notes[i:i + BATCH])
+            for i in range(0, len(meetings), BATCH):
+                self.api.create_meetings(meetings[i:i + BATCH])
+            report.pushed += len(notes) + len(meetings) + self._push_decisions(decided, owner_of)
+            with self.store.tx() as tx:
+                tx.record_pushes(((k, d, None) for k, d in claims), self.clock.now())
+                tx.set_crm_state("hubspot:push", {"after": last})
+            mark = last
+
+    def _push_decisions(self, decided: dict[int, str], owner_of: dict[str, str]) -> int:
+        """Move each decided deal to the stage its hardno status calls for, unless HubSpot is there already
+        (or moved it since the last sync: the pull made hardno agree, so nothing differs)."""
+        with self.store.tx() as tx:
+            deals = list(tx.deals_by_id(decided))
+            synced = tx.remote_ids(SYSTEM, decided)
+        updates = []
+        for d in deals:
+            if d.owner_id not in owner_of:
+                continue
+            old = synced[d.id][1] or {}
+            props = self._props_for(d, owner_of[d.owner_id])
+            cur = self.pipes.stage(*(old.get("stage", "/").split("/", 1)))
+            want = {Status.WON: "won", Status.NO: "no", Status.DROPPED: "no"}.get(d.status, "open")
+            if cur is not None and cur.outcome == want:
+                continue
+            if want == "open":
+                stage = self.pipes.first(cur.pipeline if cur else None, "open")
+            else:
+                stage = self.pipes.first(cur.pipeline if cur else None, want)
+            change = {"dealstage": stage.id if stage else props["dealstage"]}
+            if want == "no":
+                change["closed_lost_reason"] = d.close_reason or ""
+            updates.append((d.id, decided[d.id], change, {**old, "stage": f"{stage.pipeline if stage else ''}/"
+                                                          f"{change['dealstage']}",
+                                                          "reason": change.get("closed_lost_reason", old.get("reason", ""))}))
+        for i in range(0, len(updates), BATCH):
+            chunk = updates[i:i + BATCH]
+            self.api.update_deals([{"id": hs, "properties": ch} for _, hs, ch, _ in chunk])
+            now = self.clock.now()
+            with self.store.tx() as tx:
+                for deal_id, hs, _, snap in chunk:
+                    tx.link_deal(SYSTEM, hs, deal_id, snap, now)
+        return len(updates)
+
+
+def _key(props: dict) -> tuple:
+    return (props.get("dealname") or "", props.get("hubspot_owner_id") or "", cs.norm_amount(props.get("amount")))
+
+
+def _assoc(deal_id: str, type_id: int) -> dict:
+    return {"to": {"id": deal_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]}
+
+
+def _iso(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
