@@ -19,8 +19,11 @@ from collections.abc import Callable
 from typing import Any
 
 import hubspot
-from hubspot.crm.deals import BatchInputSimplePublicObjectBatchInput, BatchInputSimplePublicObjectBatchInputForCreate
-from hubspot.crm.deals import PublicObjectSearchRequest
+from hubspot.crm.deals import (
+    BatchInputSimplePublicObjectBatchInput,
+    BatchInputSimplePublicObjectBatchInputForCreate,
+    PublicObjectSearchRequest,
+)
 from urllib3.exceptions import HTTPError as TransportError
 
 BURST, BURST_WINDOW = 100, 10.0  # private apps: 100 requests per 10 s on every tier (Pro and up allow 190)
