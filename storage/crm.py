@@ -28,7 +28,8 @@ class CrmQueries:
         q = select(t.Rep.email, t.Rep.user_id).where(t.Rep.email.is_not(None)).order_by(t.Rep.user_id)
         found: dict[str, str] = {}
         for email, user_id in self.s.execute(q):
-            found.setdefault(email, user_id)
+            if email:
+                found.setdefault(email, user_id)
         return found
 
     # -- links -----------------------------------------------------------------
@@ -44,15 +45,16 @@ class CrmQueries:
                 found[ext] = (deal_id, owner, synced)
         return found
 
-    def link_deal(self, system: str, external_id: str, deal_id: int, synced: dict | None, now: datetime) -> None:
-        row = self.s.scalars(select(t.CrmLink).where(t.CrmLink.system == system,
-                                                     t.CrmLink.external_id == external_id)).first()
+    def link_deal(self, system: str, external_id: str, deal_id: int, synced: dict | None, now: datetime, *,
+                  new: bool = False) -> None:
+        """Link (or re-link) the deal; `new`: the caller knows there is no link yet (saves a query)."""
+        row = None if new else self.s.scalars(select(t.CrmLink).where(
+            t.CrmLink.system == system, t.CrmLink.external_id == external_id)).first()
         if row is None:
             self.s.add(t.CrmLink(system=system, external_id=external_id, deal_id=deal_id, synced=synced,
                                  synced_at=now))
         else:
             row.deal_id, row.synced, row.synced_at = deal_id, synced, now
-        self.s.flush()
 
     def remote_ids(self, system: str, deal_ids: Iterable[int]) -> dict[int, tuple[str, dict | None]]:
         """deal id -> (external id, synced snapshot)."""

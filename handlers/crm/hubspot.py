@@ -60,6 +60,7 @@ class HubSpotSync:
         self.store, self.clock = store, clock
         self.api = api or HubSpotApi(token, url)
         self.search_cap = SEARCH_CAP
+        self._teams: dict[str, str] = {}  # rep -> workspace, for deals the pull creates
 
     def run(self, dry_run: bool = False) -> Report:
         report = Report(dry_run=dry_run)
@@ -101,8 +102,9 @@ class HubSpotSync:
             last = cs.ms(deals[-1]["properties"].get("hs_lastmodifieddate")) if deals else None
             try:
                 with self.store.tx() as tx:
+                    links = tx.linked_deals(SYSTEM, [d["id"] for d in deals])  # one query a page
                     for d in deals:
-                        report.pulled += self._upsert(tx, d["id"], d["properties"], matched)
+                        report.pulled += self._upsert(tx, d["id"], d["properties"], matched, links.get(d["id"]))
                     if last is not None:
                         for oid in oids:
                             tx.set_crm_state(f"hubspot:pull:{oid}", {"ms": last})
@@ -119,7 +121,7 @@ class HubSpotSync:
             else:
                 after = nxt
 
-    def _upsert(self, tx, hs_id: str, props: dict, matched: dict[str, str]) -> int:
+    def _upsert(self, tx, hs_id: str, props: dict, matched: dict[str, str], linked: tuple | None) -> int:
         """Bring one HubSpot deal into hardno; 1 if anything changed."""
         now = self.clock.now()
         snap = cs.snapshot(props)
@@ -128,11 +130,12 @@ class HubSpotSync:
             return 0
         stage = self.pipes.stage(props.get("pipeline"), props.get("dealstage"))
         result = stage.outcome if stage else "open"
-        linked = tx.linked_deals(SYSTEM, [hs_id]).get(hs_id)
         if linked is None:
-            rep = tx.rep(owner)
+            if owner not in self._teams:
+                rep = tx.rep(owner)
+                self._teams[owner] = rep.team_id if rep else ""
             deal, first = new_deal(owner, snap["name"] or f"HubSpot deal {hs_id}", now, source=Source.CRM,
-                                   team_id=rep.team_id if rep else "", amount=cs.amount(snap["amount"]),
+                                   team_id=self._teams[owner], amount=cs.amount(snap["amount"]),
                                    currency=snap["currency"] or None,
                                    stage=stage.label if stage and result == "open" else None)
             deal = tx.add_deal(deal, first)
@@ -140,7 +143,7 @@ class HubSpotSync:
                 at = min(cs.when(props.get("closedate")) or now, now)
                 tx.record(owner, deal.id, Activity(Kind.WON if result == "won" else Kind.NO, at,
                                                    snap["reason"], Source.CRM))
-            tx.link_deal(SYSTEM, hs_id, deal.id, snap, now)
+            tx.link_deal(SYSTEM, hs_id, deal.id, snap, now, new=True)
             return 1
         deal_id, current_owner, synced = linked
         changed = cs.changed_in_hubspot(synced, snap)

@@ -51,7 +51,7 @@ class Limiter:
 
     def __init__(self, burst: int = BURST, window: float = BURST_WINDOW, search_per_second: int = SEARCH_PER_SECOND,
                  sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic):
-        self.windows = {"api": (burst, window, deque()), "search": (search_per_second, 1.0, deque())}
+        self.windows: dict[str, tuple[int, float, deque[float]]] = {"api": (burst, window, deque()), "search": (search_per_second, 1.0, deque())}
         self.sleep, self.monotonic = sleep, monotonic
         self.lock = threading.Lock()
         self.waited = 0.0

@@ -32,8 +32,11 @@ class Imported:
     dry_run: bool = False
     preview: list[tuple[Row, str, str]] = field(default_factory=list)  # (row, owner, what happens)
 
+    def source_label(self) -> str:
+        return SOURCE_LABEL.get(self.source, "a CSV file")
+
     def headline(self) -> str:
-        src = SOURCE_LABEL.get(self.source, "a CSV file")
+        src = self.source_label()
         if self.dry_run:
             return (f"Dry run, nothing written: would add {self.added}, update {self.updated}; "
                     f"{self.unchanged} unchanged, {len(self.skipped)} skipped (from {src}).")
@@ -49,16 +52,18 @@ class _Rollback(Exception):
 
 
 def import_csv(store, clock, data: bytes | str | Parsed, *, user: str | None = None, dry_run: bool = False,
-               lookup_email: Callable[[str], str | None] | None = None, keep_preview: int = 0) -> Imported:
+               lookup_email: Callable[[str], str | None] | None = None, keep_preview: int = 0,
+               as_rep: str | None = None) -> Imported:
     """Import the export. CsvFileError (one line) when the file can't be read at all.
 
     `lookup_email`, when given, finds the Slack user of an owner email no rep has shown yet
-    (users.lookupByEmail); without it only known reps' emails match."""
+    (users.lookupByEmail); without it only known reps' emails match. `as_rep` (a file shared in the DM):
+    that rep's rows and rows without an owner go to them, other owners' rows are skipped."""
     parsed = data if isinstance(data, Parsed) else parse_csv(data)
     result = Imported(parsed.source, skipped=list(parsed.skipped), dry_run=dry_run)
     try:
         with store.tx() as tx:
-            _apply(tx, clock.now(), parsed, result, user, lookup_email, keep_preview)
+            _apply(tx, clock.now(), parsed, result, user, lookup_email, keep_preview, as_rep)
             if dry_run:
                 raise _Rollback
     except _Rollback:
@@ -68,11 +73,18 @@ def import_csv(store, clock, data: bytes | str | Parsed, *, user: str | None = N
 
 
 def _apply(tx, now: datetime, parsed: Parsed, result: Imported, user: str | None,
-           lookup_email: Callable[[str], str | None] | None, keep_preview: int) -> None:
+           lookup_email: Callable[[str], str | None] | None, keep_preview: int, as_rep: str | None) -> None:
     emails = tx.rep_ids_by_email()
     seen: dict[tuple[str, str], int] = {}
     for row in parsed.rows:
-        owner = user or _owner(row, emails, lookup_email)
+        if as_rep is not None:
+            if row.owner_email and emails.get(row.owner_email) != as_rep:
+                result.skipped.append(Skip(row.line, f"owned by {row.owner_email}, not you "
+                                                     "(`hardno import` imports the whole file for everyone)"))
+                continue
+            owner: str | None = as_rep
+        else:
+            owner = user or _owner(row, emails, lookup_email)
         if owner is None:
             result.skipped.append(Skip(row.line, _no_owner(row)))
             continue
