@@ -10,6 +10,7 @@ Failures can be injected (e.g. three 502s on the next search).
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -217,7 +218,7 @@ class FakeHubSpot:
         hits = [d for d in self.deals.values() if any(all(_match(d, f) for f in g["filters"]) for g in groups)]
         for sort in reversed(body.get("sorts") or [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]):
             name = sort["propertyName"]
-            hits.sort(key=lambda d: _sortable(name, d.get(name, "")), reverse=sort.get("direction") == "DESCENDING")
+            hits.sort(key=lambda d, n=name: _sortable(n, d.get(n, "")), reverse=sort.get("direction") == "DESCENDING")
         page = {"total": len(hits), "results": [self._object(d, body.get("properties")) for d in hits[after:after + limit]]}
         if after + limit < len(hits):
             page["paging"] = {"next": {"after": str(after + limit)}}
@@ -263,6 +264,7 @@ def _sortable(name: str, value: str):
     return value
 
 
+@functools.lru_cache(maxsize=1 << 18)  # the benchmark filters 50,000 deals per search page
 def _ms(value: str) -> float:
     if value.isdigit():
         return float(value)

@@ -17,7 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from handlers.crm.hubspot_api import BATCH, SEARCH_CAP, SEARCH_PAGE, AuthError, HubSpotApi, HubSpotError
+from handlers.crm.hubspot_api import (
+    BATCH,
+    DAILY,
+    SEARCH_CAP,
+    SEARCH_PAGE,
+    AuthError,
+    HubSpotApi,
+    HubSpotError,
+)
 from handlers.domain import crm_sync as cs
 from handlers.domain.model import Activity, Kind, Source, Status, new_deal
 
@@ -27,6 +35,7 @@ NOTE_KINDS = {"maybe", "touch", "ask"}
 DECISION_KINDS = {"won", "no", "drop", "reopen"}
 NOT_OURS = {Source.CRM.value, Source.IMPORT.value}  # came from a CRM: never echoed back
 MEETING_MINUTES = 30
+LOOKBACK = 1000  # activity ids re-read behind the push watermark
 NOTE_TO_DEAL, MEETING_TO_DEAL = 214, 212  # HubSpot-defined association type ids
 
 
@@ -64,6 +73,11 @@ class HubSpotSync:
 
     def run(self, dry_run: bool = False) -> Report:
         report = Report(dry_run=dry_run)
+        day = f"hubspot:daily:{self.clock.now().date().isoformat()}"
+        with self.store.tx() as tx:
+            used = (tx.crm_state(day) or {}).get("requests", 0)
+        self.api.daily_left = min(self.api.daily_left, DAILY - used)
+        start = self.api.requests
         try:
             owners = self.api.owners()  # AuthError propagates: the CLI exits 2
             with self.store.tx() as tx:
@@ -80,7 +94,12 @@ class HubSpotSync:
             raise
         except HubSpotError as e:
             report.failed = str(e)
-        report.requests = self.api.requests
+        finally:  # the day's budget counts every request, whether or not the sync got through
+            if not dry_run:  # a dry run writes nothing, its own bookkeeping included
+                with self.store.tx() as tx:
+                    used = (tx.crm_state(day) or {}).get("requests", 0)
+                    tx.set_crm_state(day, {"requests": used + self.api.requests - start})
+        report.requests = self.api.requests - start
         return report
 
     # -- pull ------------------------------------------------------------------------
@@ -219,15 +238,18 @@ class HubSpotSync:
     def _push_activities(self, owner_of: dict[str, str], report: Report) -> None:
         with self.store.tx() as tx:
             mark = (tx.crm_state("hubspot:push") or {}).get("after", 0)
+        # Look back a little: an activity whose transaction committed after a later id was read is still
+        # found; crm_pushes keeps the ones already written from going twice.
+        cursor = max(0, mark - LOOKBACK)
         while True:
             with self.store.tx() as tx:
-                acts = tx.activities_after(mark, 500)
+                acts = tx.activities_after(cursor, 500)
                 if not acts:
                     return
                 links = tx.remote_ids(SYSTEM, {a[1] for a in acts})
                 done = tx.pushed(f"act:{a[0]}" for a in acts)
             notes, meetings, decided, claims = [], [], {}, []
-            last = mark
+            last = cursor
             for act_id, deal_id, kind, source, text, at, when, owner in acts:
                 if owner in owner_of and deal_id not in links:
                     break  # a matched rep's deal not in HubSpot yet: the next sync creates it, then resumes here
@@ -251,7 +273,7 @@ class HubSpotSync:
                     claims.append((f"act:{act_id}", deal_id))
                 elif kind in DECISION_KINDS:
                     decided[deal_id] = hs_id
-            if last == mark:
+            if last == cursor:
                 return
             for i in range(0, len(notes), BATCH):
                 self.api.create_notes(notes[i:i + BATCH])
@@ -260,8 +282,8 @@ class HubSpotSync:
             report.pushed += len(notes) + len(meetings) + self._push_decisions(decided, owner_of)
             with self.store.tx() as tx:
                 tx.record_pushes(((k, d, None) for k, d in claims), self.clock.now())
-                tx.set_crm_state("hubspot:push", {"after": last})
-            mark = last
+                tx.set_crm_state("hubspot:push", {"after": max(mark, last)})
+            cursor = last
 
     def _push_decisions(self, decided: dict[int, str], owner_of: dict[str, str]) -> int:
         """Move each decided deal to the stage its hardno status calls for, unless HubSpot is there already
