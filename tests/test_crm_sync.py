@@ -228,3 +228,15 @@ def test_an_activity_committed_behind_the_push_watermark_is_still_pushed_once(te
         tx.set_crm_state("hubspot:push", {"after": tx.max_activity_id() + 5})
     assert sync(team, clock, hs).pushed == 1 and len(hs.notes) == 1
     assert sync(team, clock, hs).pushed == 0 and len(hs.notes) == 1
+
+
+def test_a_rep_known_from_slack_by_email_gets_their_slack_deal_created_in_hubspot(slack, fake, store, clock, hs):
+    fake.add_user("U1", "dana", real_name="Dana Scully", tz="America/New_York", email="Dana@Example.com")
+    slack.deal("add Umbrella $8k")  # users.info gives the email (users:read.email); nothing typed twice
+    with store.tx() as tx:
+        assert tx.rep_ids_by_email() == {"dana@example.com": "U1"}
+    r = sync(store, clock, hs)
+    (created,) = [d for d in hs.deals.values() if d["dealname"] == "Umbrella"]
+    assert (created["hubspot_owner_id"], created["amount"], created["dealstage"]) == ("101", "8000.00",
+                                                                                      "appointmentscheduled")
+    assert r.pushed == 1 and sync(store, clock, hs).pushed == 0 and len(hs.deals) == 1

@@ -77,7 +77,7 @@ def run_sync(settings: Settings, open_store, *, dry_run: bool) -> int:
         api.owners()
     except AuthError as e:
         raise ConfigError(f"HUBSPOT_ACCESS_TOKEN was refused by HubSpot ({e}): check the private app's "
-                          "token and its scopes (crm.objects.deals.read/write, crm.objects.owners.read)") from None
+                          "token and its scopes (deals read/write, owners read, contacts read/write)") from None
     except HubSpotError as e:
         raise ConfigError(f"HUBSPOT_API_URL {settings.hubspot_api_url}: {e}") from None
     store = open_store(settings)
