@@ -144,3 +144,22 @@ def test_cli_import_prints_a_summary_and_bad_files_exit_2(tmp_path):
     assert "not a CSV" in line and "nothing was imported" in line
     assert "--user" in assert_usage_error(run(str(good), "--user", "dana"))
     assert "can't read" in assert_usage_error(run(str(tmp_path / "missing.csv")))
+
+
+def test_cli_import_matches_owners_through_the_slack_directory(tmp_path, fake):
+    """With a bot token, the workspace's emails come from users.list: reps who never spoke to the bot match."""
+    fake.add_user("U7", "erin", real_name="Erin Reed", tz="Europe/Paris", email="dana@example.com")
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    (tmp_path / "sf.csv").write_text(SALESFORCE)
+    r = subprocess.run([sys.executable, "-m", "bot", "import", "sf.csv"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=60, env=clean_env(DATABASE_URL=db, SLACK_BOT_TOKEN="xoxb-test",
+                                                            SLACK_API_URL=fake.api_url))
+    assert r.returncode == 0, r.stderr
+    assert "Imported from a Salesforce export: 2 added" in r.stdout and "line 4: skipped, unreadable amount" in r.stdout
+    assert fake.calls_to("users.list")
+    from storage import Store
+    store = Store.from_url(db)
+    with store.tx() as tx:
+        assert {d.company for d in tx.deals("U7", list(Status))} == {"Acme Corp", "Umbrella"}
+        assert tx.rep("U7").tz == "Europe/Paris"
+    store.dispose()

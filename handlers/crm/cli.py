@@ -21,10 +21,16 @@ def slack_directory(settings: Settings, store) -> None:
     from bot.slack_client import make_client
     from handlers.domain.model import Rep
     from handlers.reps import valid_zone
+    from slack_sdk.errors import SlackApiError
     client = make_client(token, settings.slack_api_url)
     cursor = None
     while True:
-        page = client.users_list(limit=200, cursor=cursor) if cursor else client.users_list(limit=200)
+        try:
+            page = client.users_list(limit=200, cursor=cursor) if cursor else client.users_list(limit=200)
+        except SlackApiError as e:  # carry on with the emails already known; say so once
+            print(f"hardno: users.list failed ({e.response.get('error')}): matching by the emails already known",
+                  file=sys.stderr)
+            return
         with store.tx() as tx:
             for u in page.get("members") or []:
                 email = (u.get("profile") or {}).get("email")
