@@ -18,10 +18,11 @@ def slack_directory(settings: Settings, store) -> None:
     token = settings.slack_bot_token and settings.slack_bot_token.get_secret_value()
     if not token:
         return
+    from slack_sdk.errors import SlackApiError
+
     from bot.slack_client import make_client
     from handlers.domain.model import Rep
     from handlers.reps import valid_zone
-    from slack_sdk.errors import SlackApiError
     client = make_client(token, settings.slack_api_url)
     cursor = None
     while True:
