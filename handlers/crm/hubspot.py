@@ -293,24 +293,22 @@ class HubSpotSync:
             synced = tx.remote_ids(SYSTEM, decided)
         updates = []
         for d in deals:
-            if d.owner_id not in owner_of:
+            if d.owner_id not in owner_of or d.id not in synced:
                 continue
             old = synced[d.id][1] or {}
-            props = self._props_for(d, owner_of[d.owner_id])
             cur = self.pipes.stage(*(old.get("stage", "/").split("/", 1)))
             want = {Status.WON: "won", Status.NO: "no", Status.DROPPED: "no"}.get(d.status, "open")
             if cur is not None and cur.outcome == want:
-                continue
-            if want == "open":
-                stage = self.pipes.first(cur.pipeline if cur else None, "open")
-            else:
-                stage = self.pipes.first(cur.pipeline if cur else None, want)
-            change = {"dealstage": stage.id if stage else props["dealstage"]}
+                continue  # HubSpot is there already
+            stage = self.pipes.first(cur.pipeline if cur else None, want)
+            if stage is None:
+                continue  # a pipeline without such a stage: nothing to move it to
+            change = {"dealstage": stage.id}
             if want == "no":
                 change["closed_lost_reason"] = d.close_reason or ""
-            updates.append((d.id, decided[d.id], change, {**old, "stage": f"{stage.pipeline if stage else ''}/"
-                                                          f"{change['dealstage']}",
-                                                          "reason": change.get("closed_lost_reason", old.get("reason", ""))}))
+            snap = {**old, "stage": f"{stage.pipeline}/{stage.id}",
+                    "reason": change.get("closed_lost_reason", old.get("reason", ""))}
+            updates.append((d.id, decided[d.id], change, snap))
         for i in range(0, len(updates), BATCH):
             chunk = updates[i:i + BATCH]
             self.api.update_deals([{"id": hs, "properties": ch} for _, hs, ch, _ in chunk])
