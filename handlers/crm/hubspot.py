@@ -14,6 +14,8 @@ moves the deal to its pipeline's closed-won/-lost stage. Everything in batches o
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -27,7 +29,7 @@ from handlers.crm.hubspot_api import (
     HubSpotError,
 )
 from handlers.domain import crm_sync as cs
-from handlers.domain.model import Activity, Kind, Source, Status, new_deal
+from handlers.domain.model import Activity, Kind, Source, Status, apply, new_deal
 
 __all__ = ["AuthError", "HubSpotSync", "Report"]
 SYSTEM = "hubspot"
@@ -115,33 +117,72 @@ class HubSpotSync:
 
     def _pull_window(self, oids: list[str], since: int | None, matched: dict[str, str], report: Report,
                      dry_run: bool) -> None:
-        after = 0
-        while True:
-            deals, nxt = self.api.search_deals(oids, since, after, cs.PROPERTIES)
-            last = cs.ms(deals[-1]["properties"].get("hs_lastmodifieddate")) if deals else None
+        for deals, last in self._pages(oids, since):
             try:
                 with self.store.tx() as tx:
                     links = tx.linked_deals(SYSTEM, [d["id"] for d in deals])  # one query a page
+                    fresh = []
                     for d in deals:
-                        report.pulled += self._upsert(tx, d["id"], d["properties"], matched, links.get(d["id"]))
-                    if last is not None:
+                        if d["id"] in links:
+                            report.pulled += self._update(tx, d["id"], d["properties"], matched, links[d["id"]])
+                        elif (item := self._new(tx, d["id"], d["properties"], matched)) is not None:
+                            fresh.append(item)
+                    tx.add_linked_deals(SYSTEM, fresh, self.clock.now())
+                    report.pulled += len(fresh)
+                    if last is not None:  # saved with the page: a failed sync resumes from here
                         for oid in oids:
                             tx.set_crm_state(f"hubspot:pull:{oid}", {"ms": last})
                     if dry_run:
                         raise _Rollback
             except _Rollback:
                 pass
-            if nxt is None:
-                return
-            if nxt + SEARCH_PAGE > self.search_cap:  # the search stops at 10,000: a new window from here
-                if last is None or last == since:
-                    raise HubSpotError("more than 10,000 deals share one modification time; can't page past them")
-                since, after = last, 0
-            else:
-                after = nxt
 
-    def _upsert(self, tx, hs_id: str, props: dict, matched: dict[str, str], linked: tuple | None) -> int:
-        """Bring one HubSpot deal into hardno; 1 if anything changed."""
+    def _pages(self, oids: list[str], since: int | None) -> Iterator[tuple[list[dict], int | None]]:
+        """(deals, last modification time) a page at a time, oldest change first; the next page is
+        fetched while the caller stores this one (the search's rate limit, not the database, sets the pace)."""
+        with ThreadPoolExecutor(1, thread_name_prefix="hubspot-pull") as pool:
+            after = 0
+            pending = pool.submit(self.api.search_deals, oids, since, after, cs.PROPERTIES)
+            while pending is not None:
+                deals, nxt = pending.result()
+                last = cs.ms(deals[-1]["properties"].get("hs_lastmodifieddate")) if deals else None
+                pending = None
+                if nxt is not None:
+                    if nxt + SEARCH_PAGE > self.search_cap:  # the search stops at 10,000: a new window here
+                        if last is None or last == since:
+                            raise HubSpotError("more than 10,000 deals share one modification time; "
+                                               "can't page past them")
+                        since, after = last, 0
+                    else:
+                        after = nxt
+                    pending = pool.submit(self.api.search_deals, oids, since, after, cs.PROPERTIES)
+                yield deals, last
+
+    def _new(self, tx, hs_id: str, props: dict, matched: dict[str, str]) -> tuple | None:
+        """A HubSpot deal hardno hasn't seen: (deal, its history, HubSpot id, snapshot), inserted per page."""
+        snap = cs.snapshot(props)
+        owner = matched.get(snap["owner"])
+        if owner is None:
+            return None
+        now = self.clock.now()
+        stage = self.pipes.stage(props.get("pipeline"), props.get("dealstage"))
+        result = stage.outcome if stage else "open"
+        if owner not in self._teams:
+            rep = tx.rep(owner)
+            self._teams[owner] = rep.team_id if rep else ""
+        deal, first = new_deal(owner, snap["name"] or f"HubSpot deal {hs_id}", now, source=Source.CRM,
+                               team_id=self._teams[owner], amount=cs.amount(snap["amount"]),
+                               currency=snap["currency"] or None,
+                               stage=stage.label if stage and result == "open" else None)
+        history = [first]
+        if result != "open":
+            at = min(cs.when(props.get("closedate")) or now, now)
+            history.append(Activity(Kind.WON if result == "won" else Kind.NO, at, snap["reason"], Source.CRM))
+            deal = apply(deal, history[-1])
+        return deal, history, hs_id, snap
+
+    def _update(self, tx, hs_id: str, props: dict, matched: dict[str, str], linked: tuple) -> int:
+        """A HubSpot deal hardno has: apply the fields HubSpot changed since the last sync; 1 if any."""
         now = self.clock.now()
         snap = cs.snapshot(props)
         owner = matched.get(snap["owner"])
@@ -149,21 +190,6 @@ class HubSpotSync:
             return 0
         stage = self.pipes.stage(props.get("pipeline"), props.get("dealstage"))
         result = stage.outcome if stage else "open"
-        if linked is None:
-            if owner not in self._teams:
-                rep = tx.rep(owner)
-                self._teams[owner] = rep.team_id if rep else ""
-            deal, first = new_deal(owner, snap["name"] or f"HubSpot deal {hs_id}", now, source=Source.CRM,
-                                   team_id=self._teams[owner], amount=cs.amount(snap["amount"]),
-                                   currency=snap["currency"] or None,
-                                   stage=stage.label if stage and result == "open" else None)
-            deal = tx.add_deal(deal, first)
-            if result != "open":
-                at = min(cs.when(props.get("closedate")) or now, now)
-                tx.record(owner, deal.id, Activity(Kind.WON if result == "won" else Kind.NO, at,
-                                                   snap["reason"], Source.CRM))
-            tx.link_deal(SYSTEM, hs_id, deal.id, snap, now, new=True)
-            return 1
         deal_id, current_owner, synced = linked
         changed = cs.changed_in_hubspot(synced, snap)
         if not changed:
