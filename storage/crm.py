@@ -84,13 +84,13 @@ class CrmQueries:
                 found[deal_id] = (ext, synced)
         return found
 
-    def unlinked_deal_ids(self, system: str, owners: Iterable[str], limit: int) -> list[int]:
-        """Deals of `owners` with no link to `system` yet (to be created there), oldest first."""
+    def unlinked_deal_ids(self, system: str, owners: Iterable[str], limit: int, after: int = 0) -> list[int]:
+        """Deals of `owners` with no link to `system` yet (to be created there), in id order after `after`."""
         owners = sorted(set(owners))
         if not owners:
             return []
         linked = select(t.CrmLink.deal_id).where(t.CrmLink.system == system, t.CrmLink.deal_id == t.Deal.id)
-        q = (select(t.Deal.id).where(t.Deal.owner_id.in_(owners), ~linked.exists())
+        q = (select(t.Deal.id).where(t.Deal.owner_id.in_(owners), t.Deal.id > after, ~linked.exists())
              .order_by(t.Deal.id).limit(limit))
         return list(self.s.scalars(q))
 

@@ -240,3 +240,17 @@ def test_a_rep_known_from_slack_by_email_gets_their_slack_deal_created_in_hubspo
     assert (created["hubspot_owner_id"], created["amount"], created["dealstage"]) == ("101", "8000.00",
                                                                                       "appointmentscheduled")
     assert r.pushed == 1 and sync(store, clock, hs).pushed == 0 and len(hs.deals) == 1
+
+
+def test_slack_deals_are_created_in_batches_of_100_and_each_linked_to_its_own(team, clock, hs):
+    log = DealLog(team, clock)
+    for i in range(150):
+        log.add("U1", "T1", f"Prospect {i}", amount=Decimal(1000 + i))
+    r = sync(team, clock, hs)
+    assert r.pushed == 150 and [len(b["inputs"]) for _, _, b in hs.calls("/deals/batch/create")] == [100, 50]
+    mine = deals(team, "U1")
+    with team.tx() as tx:
+        links = tx.remote_ids("hubspot", [d.id for d in mine.values()])
+    # the fake answers a batch in reverse order, as HubSpot may: each deal still has its own HubSpot id
+    assert all(hs.deals[links[d.id][0]]["dealname"] == name for name, d in mine.items())
+    assert sync(team, clock, hs).pushed == 0 and len(hs.deals) == 150

@@ -14,6 +14,7 @@ moves the deal to its pipeline's closed-won/-lost stage. Everything in batches o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from handlers.domain import crm_sync as cs
 from handlers.domain.model import Activity, Kind, Source, Status, apply, new_deal
 
 __all__ = ["AuthError", "HubSpotSync", "Report"]
+log = logging.getLogger("hardno.crm")
 SYSTEM = "hubspot"
 NOTE_KINDS = {"maybe", "touch", "ask"}
 DECISION_KINDS = {"won", "no", "drop", "reopen"}
@@ -242,12 +244,14 @@ class HubSpotSync:
         return props
 
     def _create_deals(self, owner_of: dict[str, str], report: Report) -> None:
+        after = 0  # deal ids only grow: a deal HubSpot didn't take is retried next sync, not in a loop now
         while True:
             with self.store.tx() as tx:
-                ids = tx.unlinked_deal_ids(SYSTEM, owner_of, BATCH)
+                ids = tx.unlinked_deal_ids(SYSTEM, owner_of, BATCH, after=after)
                 deals = list(tx.deals_by_id(ids))
             if not deals:
                 return
+            after = max(ids)
             inputs = [{"properties": self._props_for(d, owner_of[d.owner_id])} for d in deals]
             created = self.api.create_deals(inputs)
             # HubSpot doesn't promise results in input order: pair them by what was sent
@@ -257,9 +261,13 @@ class HubSpotSync:
             now = self.clock.now()
             with self.store.tx() as tx:
                 for c in created:
-                    d = waiting[_key(c["properties"])].pop(0)
+                    same = waiting.get(_key(c["properties"]))
+                    if not same:  # HubSpot normalised a value we can't pair by: link it to nothing rather than guess
+                        log.warning("created HubSpot deal %s matches none sent; not linked", c["id"])
+                        continue
+                    d = same.pop(0)
                     tx.link_deal(SYSTEM, c["id"], d.id, cs.snapshot(c["properties"]), now)
-            report.pushed += len(created)
+                    report.pushed += 1
 
     def _push_activities(self, owner_of: dict[str, str], report: Report) -> None:
         with self.store.tx() as tx:
