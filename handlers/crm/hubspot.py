@@ -40,6 +40,7 @@ DECISION_KINDS = {"won", "no", "drop", "reopen"}
 NOT_OURS = {Source.CRM.value, Source.IMPORT.value}  # came from a CRM: never echoed back
 MEETING_MINUTES = 30
 LOOKBACK = 1000  # activity ids re-read behind the push watermark
+SEARCH_LAG_MS = 5 * 60 * 1000
 NOTE_TO_DEAL, MEETING_TO_DEAL = 214, 212  # HubSpot-defined association type ids
 
 
@@ -113,7 +114,10 @@ class HubSpotSync:
         groups: dict[int | None, list[str]] = {}
         for oid in sorted(matched):
             groups.setdefault(marks.get(oid), []).append(oid)
-        for since, oids in groups.items():
+        for mark, oids in groups.items():
+            # HubSpot's search index trails its writes by seconds: re-read a margin behind the watermark
+            # (re-reading is harmless, an unchanged deal changes nothing), so a late-indexed change isn't missed.
+            since = None if mark is None else max(0, mark - SEARCH_LAG_MS)
             for i in range(0, len(oids), 100):  # HubSpot takes at most 100 values in an IN filter
                 self._pull_window(oids[i:i + 100], since, matched, report, dry_run)
 
