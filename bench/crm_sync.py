@@ -38,7 +38,7 @@ def serve(deals: int, owners: int) -> None:
         for i in range(owners):
             hs.add_owner(str(100 + i), f"rep{i}@example.com")
         ids = [hs.add_deal(f"Company {n}", str(100 + n % owners), stage=rng.choice(stages),
-                           amount=str(rng.randint(1, 500) * 100), modified_ms=1_700_000_000_000 + n * 7)
+                           amount=str(rng.randint(1, 500) * 100), modified_ms=1_700_000_000_000 + n * 60_000)
                for n in range(deals)]
         print(json.dumps({"url": hs.url}), flush=True)
         for line in sys.stdin:

@@ -29,6 +29,7 @@ from urllib3.exceptions import HTTPError as TransportError
 BURST, BURST_WINDOW = 100, 10.0  # private apps: 100 requests per 10 s on every tier (Pro and up allow 190)
 SEARCH_PER_SECOND = 5  # the search endpoints' own limit, per account
 DAILY = 250_000  # private apps, the smallest tier's daily budget
+MARGIN = 0.05  # seconds added to each window: HubSpot counts arrivals, and requests don't all take as long
 BATCH = 100  # HubSpot's batch endpoints take at most 100 inputs
 SEARCH_PAGE = 200  # the search API's largest page
 SEARCH_CAP = 10_000  # a search never pages past its first 10,000 results
@@ -61,12 +62,12 @@ class Limiter:
         with self.lock:
             while True:
                 now = self.monotonic()
-                while hits and now - hits[0] >= window:
+                while hits and now - hits[0] >= window + MARGIN:
                     hits.popleft()
                 if len(hits) < cap:
                     hits.append(now)
                     return
-                pause = window - (now - hits[0]) + 0.001
+                pause = window + MARGIN - (now - hits[0])
                 self.waited += pause
                 self.sleep(pause)
 
