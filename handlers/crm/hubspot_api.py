@@ -67,7 +67,7 @@ class Limiter:
                 if len(hits) < cap:
                     hits.append(now)
                     return
-                pause = window + MARGIN - (now - hits[0])
+                pause = window + MARGIN - (now - hits[0]) + 0.001  # past the edge, whatever the rounding
                 self.waited += pause
                 self.sleep(pause)
 
