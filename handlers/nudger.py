@@ -71,7 +71,8 @@ from handlers.domain.stalls import (
     Thresholds,
     plan_digest,
 )
-from handlers.domain.text import clip, escape, plural
+from handlers.domain.text import clip, plural
+from handlers.mrkdwn import escape
 from handlers.reps import REFRESH
 from handlers.settings import Area, area
 

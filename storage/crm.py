@@ -9,14 +9,13 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
-
 from handlers.domain import model as m
 from storage import models as t
+from storage import rows
+from storage.base import TxBase
 
 
-class CrmQueries:
-    s: Session
+class CrmQueries(TxBase):
 
     # -- rep emails ----------------------------------------------------------
     def set_rep_email(self, user_id: str, email: str | None) -> None:
@@ -62,10 +61,9 @@ class CrmQueries:
         page of a sync, not two flushes per deal. `items`: (deal, activities, external id, synced snapshot)."""
         if not items:
             return
-        from storage.queries import _act_columns, _deal_columns  # queries imports this module
         ids = self.s.scalars(insert(t.Deal).returning(t.Deal.id, sort_by_parameter_order=True),
-                             [_deal_columns(d) for d, _, _, _ in items]).all()
-        acts = [{**_act_columns(a), "deal_id": i} for i, (_, history, _, _) in zip(ids, items, strict=True)
+                             [rows.deal_columns(d) for d, _, _, _ in items]).all()
+        acts = [{**rows.activity_columns(a), "deal_id": i} for i, (_, history, _, _) in zip(ids, items, strict=True)
                 for a in history]
         if acts:
             self.s.execute(insert(t.Activity), acts)
@@ -138,7 +136,6 @@ class CrmQueries:
 
     def deals_by_id(self, deal_ids: Iterable[int]) -> Iterator[m.Deal]:
         """Deals by id, whoever owns them: for the sync, which acts for every matched rep."""
-        from storage.queries import _deal  # queries imports this module
         ids = sorted(set(deal_ids))
         for i in range(0, len(ids), 500):
-            yield from (_deal(r) for r in self.s.scalars(select(t.Deal).where(t.Deal.id.in_(ids[i:i + 500]))))
+            yield from (rows.deal(r) for r in self.s.scalars(select(t.Deal).where(t.Deal.id.in_(ids[i:i + 500]))))

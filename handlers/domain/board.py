@@ -58,11 +58,20 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from handlers.domain.model import Deal, Status
-from handlers.domain.text import escape, plural
+from handlers.domain.text import plural
 
 MAX_COMPANIES = 3
 MAX_ROWS = 40  # ranked lines on one board; more are summed up in one line
 MAX_WAITING = 30  # names on the "still working" line
+_FORMATTING = re.compile(r"([*_~`])")
+
+
+def escape(text: str) -> str:
+    """User text shown literally in mrkdwn. The board's own copy of `handlers.mrkdwn.escape` only while
+    its rendering still lives in the domain (issue 14: the board split moves it out; the domain may not
+    import handlers)."""
+    return _FORMATTING.sub("\\1\u200b", text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
