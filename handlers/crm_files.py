@@ -20,7 +20,7 @@ from handlers import blocks as bk
 from handlers.crm.importer import Imported, import_csv
 from handlers.domain.amounts import Amount, format_amount
 from handlers.domain.crm_csv import MAX_BYTES, CsvFileError, parse_csv
-from handlers.domain.text import escape
+from handlers.mrkdwn import escape
 
 log = logging.getLogger(__name__)
 PREVIEW_ROWS = 5

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
+
 from handlers.domain import model as m
 from storage import models as t
 from storage import rows
