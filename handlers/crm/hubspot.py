@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -148,7 +148,8 @@ class HubSpotSync:
         fetched while the caller stores this one (the search's rate limit, not the database, sets the pace)."""
         with ThreadPoolExecutor(1, thread_name_prefix="hubspot-pull") as pool:
             after = 0
-            pending = pool.submit(self.api.search_deals, oids, since, after, cs.PROPERTIES)
+            pending: Future[tuple[list[dict], int | None]] | None = pool.submit(
+                self.api.search_deals, oids, since, after, cs.PROPERTIES)
             while pending is not None:
                 deals, nxt = pending.result()
                 last = cs.ms(deals[-1]["properties"].get("hs_lastmodifieddate")) if deals else None
