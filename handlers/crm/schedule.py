@@ -9,7 +9,7 @@ import logging
 from datetime import datetime, timedelta
 
 from handlers.crm.hubspot import HubSpotSync, Report
-from handlers.nudger import exclusive
+from handlers.delivery import exclusive
 
 log = logging.getLogger("hardno.crm")
 LOCK = "crm-sync"

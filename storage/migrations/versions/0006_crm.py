@@ -1,7 +1,7 @@
 """CRM: rep emails, links to outside deals (HubSpot ids, imported rows), sync state and pushes
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-02 09:50:00
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from storage.models import Id, UTCDateTime
 
 revision = '0006'
-down_revision = '0003'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
