@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -81,12 +82,14 @@ class Session:
             store.dispose()
 
 
-def run_try(tmp_path: Path, script: str, *, fresh: bool = True, start: str | None = START) -> Session:
+def run_try(tmp_path: Path, script: str, *, fresh: bool = True, start: str | None = START,
+            env: dict[str, str] | None = None) -> Session:
     db = tmp_path / "sandbox.db"
     if start is not None:
         script = f":time {start}\n" + script
     args = [sys.executable, "-m", "bot", "try", "--db", str(db)] + (["--fresh"] if fresh else [])
-    proc = subprocess.run(args, input=script, cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
+    proc = subprocess.run(args, input=script, cwd=tmp_path, env={**clean_env(), **(env or {})},
+                          capture_output=True, text=True,
                           timeout=TIMEOUT)
     s = Session(proc, db)
     assert proc.returncode == 0, (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
@@ -610,3 +613,14 @@ def test_the_driver_refuses_a_bolt_without_its_listener_executor(slack):
     for app in (SimpleNamespace(), SimpleNamespace(_listener_runner=SimpleNamespace())):
         with pytest.raises(RuntimeError, match="listener_executor is gone"):
             bolt_listener_executor(app)
+
+
+def test_moving_time_never_syncs_the_sandbox_with_a_real_crm(tmp_path):
+    """`serve` with HUBSPOT_ACCESS_TOKEN syncs with HubSpot; the sandbox's jobs leave that one out, whatever
+    the environment says (here a HubSpot that refuses connections: a sync would say it failed)."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    s = run_try(tmp_path, "/deal add Acme Corp $12k\n:time +20m\n",
+                env={"HUBSPOT_ACCESS_TOKEN": "pat-test", "HUBSPOT_API_URL": f"http://127.0.0.1:{port}"})
+    assert "crm" not in s.err.lower() and "hubspot" not in (s.err + s.out).lower(), s.err

@@ -419,7 +419,7 @@ class Sandbox:
         """What `serve`'s scheduler would do at the new time: run its jobs (digests, boards, kudos, ...)
         once, so whatever came due meanwhile is delivered."""
         from bot.scheduler import jobs, run_job
-        for job in jobs():
+        for job in jobs(crm=False):  # no stand-in HubSpot: sandbox deals never reach a real CRM
             run_job(job, self.services, self.driver.client)
         self.drain()
 
