@@ -41,10 +41,10 @@ from handlers.domain.drafts import (
     safety_problems,
     slots_for,
     without_names,
-    zone,
 )
 from handlers.domain.model import Activity
 from handlers.domain.templates import subject_for, template_draft, times
+from handlers.domain.zones import zone
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,9 @@ from handlers.commands import NOT_YOURS, Ask
 from handlers.digest.due import DIGEST
 from handlers.digest.render import line_head
 from handlers.domain.model import Kind, Source
-from handlers.domain.schedule import local_day, zone
+from handlers.domain.schedule import local_day
 from handlers.domain.text import clip
+from handlers.domain.zones import zone
 
 
 def register(app: App) -> None:

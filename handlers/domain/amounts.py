@@ -82,6 +82,8 @@ def _read(text: str) -> tuple[bool, Decimal, str | None]:
     before, after = raw.split(number, 1)
     negative = any(c in _MINUS for c in before)
     tail = _TAIL.fullmatch(after)
+    if tail is None:
+        raise bad
     currencies = set()
     for piece in (before.strip().strip(_MINUS).strip(), tail["cur"]):
         if piece:

@@ -48,7 +48,7 @@ import statistics
 import zoneinfo
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -315,7 +315,7 @@ class Schedule:
     hour: int
     minute: int
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.day not in DAYS or not (0 <= self.hour < 24 and 0 <= self.minute < 60):
             raise ValueError(f"not a weekly time: {self.day} {self.hour}:{self.minute}")
 
@@ -384,7 +384,7 @@ def _week_label(start: datetime) -> str:
     return f"week ending {DAYS[last.weekday()].title()} {_MONTHS[last.month - 1][:3]} {last.day}"
 
 
-def _clock_time(schedule: Schedule):
+def _clock_time(schedule: Schedule) -> time:
     return datetime.min.time().replace(hour=schedule.hour, minute=schedule.minute)
 
 

@@ -330,7 +330,7 @@ _TRAIL = ",.;:!?)]}\"'“”’…"
 _CONNECTORS = frozenset({"&", "of", "and", "de", "von", "van", "der", "du", "la", "y"})
 
 
-def _cue(words: Sequence[str]) -> re.Pattern:
+def _cue(words: Sequence[str]) -> re.Pattern[str]:
     alts = sorted(words, key=len, reverse=True)
     return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in alts) + r")(?!\w)",
                       re.IGNORECASE)
@@ -367,7 +367,7 @@ def _looks_like_money(word: str) -> bool:
 def _read_name(plain: str, start: int, any_case: bool) -> tuple[int, int] | None:
     """The span of a name starting at `start`: capitalised words (or, with any_case, words up to a stop)."""
     tokens = list(_TOKEN.finditer(plain, start))
-    taken: list[re.Match] = []
+    taken: list[re.Match[str]] = []
     for tok in tokens[:5]:
         word = tok[0]
         low = word.casefold().strip(_TRAIL)
@@ -393,7 +393,7 @@ def _read_name(plain: str, start: int, any_case: bool) -> tuple[int, int] | None
 def _read_name_before(plain: str, end: int) -> tuple[int, int] | None:
     """The span of capitalised words ending just before `end` ("Acme said", "Globex's CFO said")."""
     tokens = [t for t in _TOKEN.finditer(plain[:end])]
-    taken: list[re.Match] = []
+    taken: list[re.Match[str]] = []
     for tok in reversed(tokens[-5:]):
         word = tok[0]
         bare = word.casefold().strip(_TRAIL)
@@ -469,7 +469,7 @@ _DATE_WORD = (r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|
               r"wednesday|thursday|friday|tomorrow|tmrw|next|\d{1,2}/\d{1,2})(?!\w)")
 
 
-def _compile(phrase: str) -> re.Pattern:
+def _compile(phrase: str) -> re.Pattern[str]:
     pattern = ""
     for slot in phrase.split():
         if slot == "^":
@@ -494,7 +494,7 @@ def _compile(phrase: str) -> re.Pattern:
     return re.compile(pattern)
 
 
-_PATTERNS: list[tuple[Kind, str, re.Pattern]] = [
+_PATTERNS: list[tuple[Kind, str, re.Pattern[str]]] = [
     (kind, phrase, _compile(phrase)) for kind, phrases in PHRASES.items() for phrase in phrases]
 _SOFTENER = re.compile(r"\s*(?:" + "|".join(re.escape(s) for s in SOFTENERS) + r")(?!\w)")
 _CLAUSE_MARK = re.compile(r"[,.;:!?()]|(?<!\w)but(?!\w)")

@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from handlers.domain import chat
 from handlers.domain.amounts import AmountError, parse_amount
@@ -76,7 +77,7 @@ def _amount(value: str | None) -> str | None:
     return str(value).strip()
 
 
-def from_model(updates: Sequence[Mapping], line: str, companies: Sequence[str], tz: str,
+def from_model(updates: Sequence[Mapping[str, Any]], line: str, companies: Sequence[str], tz: str,
                now: datetime) -> list[Proposal] | None:
     """The model's updates as proposals, or None when the answer is not to be trusted (see above)."""
     now = now if now.tzinfo else now.replace(tzinfo=UTC)

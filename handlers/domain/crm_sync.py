@@ -13,6 +13,7 @@ import html
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 PROPERTIES = ["dealname", "amount", "deal_currency_code", "dealstage", "pipeline", "closedate",
               "hubspot_owner_id", "hs_lastmodifieddate", "closed_lost_reason"]
@@ -42,7 +43,7 @@ class Pipelines:
         return min(found, key=lambda s: s.order) if found else None
 
 
-def read_pipelines(pipelines: list[dict]) -> Pipelines:
+def read_pipelines(pipelines: list[dict[str, Any]]) -> Pipelines:
     stages: dict[tuple[str, str], Stage] = {}
     ordered = sorted(pipelines, key=lambda p: p.get("order", 0))
     for p in ordered:
@@ -52,7 +53,7 @@ def read_pipelines(pipelines: list[dict]) -> Pipelines:
     return Pipelines(stages, ordered[0]["id"] if ordered else "default")
 
 
-def outcome(metadata: dict) -> str:
+def outcome(metadata: dict[str, Any]) -> str:
     if str(metadata.get("isClosed", "false")).lower() != "true":
         return "open"
     try:
@@ -61,7 +62,7 @@ def outcome(metadata: dict) -> str:
         return "no"
 
 
-def snapshot(props: dict) -> dict:
+def snapshot(props: dict[str, Any]) -> dict[str, str]:
     """The fields hardno keeps of a HubSpot deal, as comparable strings."""
     return {"name": props.get("dealname") or "", "amount": norm_amount(props.get("amount")),
             "currency": (props.get("deal_currency_code") or "").upper(),
@@ -70,14 +71,14 @@ def snapshot(props: dict) -> dict:
             "reason": props.get("closed_lost_reason") or ""}
 
 
-def changed_in_hubspot(synced: dict | None, now: dict) -> set[str]:
+def changed_in_hubspot(synced: dict[str, str] | None, now: dict[str, str]) -> set[str]:
     """Fields HubSpot changed since the last sync (all of them when hardno never saw this deal from HubSpot)."""
     if not synced:
         return set(FIELDS)
     return {f for f in FIELDS if now.get(f) != synced.get(f)}
 
 
-def norm_amount(value) -> str:
+def norm_amount(value: Any) -> str:
     if value in (None, ""):
         return ""
     try:

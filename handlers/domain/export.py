@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from handlers.domain.model import Deal
@@ -14,7 +15,7 @@ COLUMNS = ["id", "company", "contact", "amount", "currency", "stage", "status", 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def safe_cell(value) -> str:
+def safe_cell(value: object) -> str:
     """Company names are typed by anyone: keep a spreadsheet from running them as formulas."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA) else text
@@ -23,7 +24,7 @@ def safe_cell(value) -> str:
 def deals_csv(deals: Iterable[Deal], tz: str) -> str:
     zone = ZoneInfo(tz)
 
-    def local(dt):
+    def local(dt: datetime | None) -> str:
         return dt.astimezone(zone).strftime("%Y-%m-%d %H:%M") if dt else ""
 
     out = io.StringIO()

@@ -42,7 +42,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from zoneinfo import TZPATH
 
-from dateparser.date import DateDataParser  # type: ignore[import-untyped]
+from dateparser.date import DateDataParser
 
 from handlers.domain.zones import zone as _zone
 
