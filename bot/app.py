@@ -3,19 +3,55 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
+from bot import logs, metrics
 from bot.clock import Clock
 from bot.config import Settings
 from bot.failures import Guarded, report_failure
 from handlers import register
 from handlers.reps import RepDirectory
 from storage import Store
+from storage.health import readiness
 
 log = logging.getLogger("hardno")
+bolt_log = logging.getLogger("hardno.bolt")
+
+
+class _NoBodiesBelowDebug(logging.Filter):
+    """Bolt's "Unhandled request (...)" warning prints the payload, message text included: keep only its
+    first words unless the log is at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not bolt_log.isEnabledFor(logging.DEBUG) and str(record.msg).startswith("Unhandled request"):
+            record.msg, record.args = "Unhandled request (payload shown at HARDNO_LOG_LEVEL=DEBUG)", ()
+        return True
+
+
+bolt_log.addFilter(_NoBodiesBelowDebug())
+
+
+class HardnoApp(App):
+    """Bolt's App, timing every request to its ack: HTTP and Socket Mode both come through `dispatch`."""
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        started = time.perf_counter()
+        resp = super().dispatch(req)
+        seconds = time.perf_counter() - started
+        body = req.body if isinstance(req.body, dict) else {}
+        kind = metrics.kind_of(body)
+        metrics.ACK_SECONDS.labels(kind).observe(seconds)
+        team = (body.get("team") or {}).get("id") if isinstance(body.get("team"), dict) else None
+        user = body.get("user") if isinstance(body.get("user"), dict) else {}
+        logs.request_line(kind=kind, listener=metrics.listener_of(body, kind), status=resp.status, seconds=seconds,
+                          team=team or body.get("team_id") or user.get("team_id"),
+                          user=user.get("id") or body.get("user_id") or (body.get("event") or {}).get("user"),
+                          retry=(req.headers.get("x-slack-retry-num") or [None])[0])
+        return resp
 
 @dataclass
 class Services:
@@ -39,10 +75,10 @@ def make_coach(settings: Settings):
 
 def create_app(settings: Settings, store: Store, clock: Clock, client: WebClient, coach=None,
                *, verify_requests: bool = True) -> App:
-    app = App(client=client, signing_secret=(settings.slack_signing_secret.get_secret_value()
-                                             if settings.slack_signing_secret else "unused-in-socket-mode"),
-              request_verification_enabled=verify_requests and settings.slack_signing_secret is not None,
-              token_verification_enabled=False, process_before_response=False, logger=log)
+    app = HardnoApp(client=client, signing_secret=(settings.slack_signing_secret.get_secret_value()
+                                                   if settings.slack_signing_secret else "unused-in-socket-mode"),
+                    request_verification_enabled=verify_requests and settings.slack_signing_secret is not None,
+                    token_verification_enabled=False, process_before_response=False, logger=bolt_log)
     if coach is None:
         coach = make_coach(settings)
     services = Services(settings, store, clock, RepDirectory(store, client, clock), coach)
@@ -72,4 +108,5 @@ def create_app(settings: Settings, store: Store, clock: Clock, client: WebClient
 
     register(Guarded(app))
     app.services = services  # the scheduler and CLI reuse them
+    app.ready = lambda: readiness(store.engine)  # GET /readyz
     return app

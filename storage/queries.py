@@ -26,6 +26,7 @@ from handlers.domain import model as m
 from handlers.domain.stalls import DealRow
 from storage import models as t
 from storage.db import connect
+from storage.privacy import PrivacyQueries
 
 _DEAL_FIELDS = [f.name for f in dataclasses.fields(m.Deal)]
 _ROW_TIMES = frozenset(i for i, name in enumerate(DealRow._fields)
@@ -84,7 +85,7 @@ class Store:
         self.engine.dispose()
 
 
-class Tx:
+class Tx(PrivacyQueries):
     def __init__(self, session: Session):
         self.s = session
 
