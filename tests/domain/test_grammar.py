@@ -35,6 +35,7 @@ CONTRACT = [
     "/deal board [week|month|quarter]",
     "/deal export",
     "/deal help",
+    "/deal forget me",  # INTERFACE.md, "More /deal"
 ]
 
 
