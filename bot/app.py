@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -38,6 +39,9 @@ bolt_log.addFilter(_NoBodiesBelowDebug())
 class HardnoApp(App):
     """Bolt's App, timing every request to its ack: HTTP and Socket Mode both come through `dispatch`."""
 
+    services: Services  # set by create_app: the scheduler and CLI reuse them
+    ready: Callable[[], tuple[bool, dict]]  # GET /readyz
+
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         started = time.perf_counter()
         resp = super().dispatch(req)
@@ -45,12 +49,14 @@ class HardnoApp(App):
         body = req.body if isinstance(req.body, dict) else {}
         kind = metrics.kind_of(body)
         metrics.ACK_SECONDS.labels(kind).observe(seconds)
-        team = (body.get("team") or {}).get("id") if isinstance(body.get("team"), dict) else None
-        user = body.get("user") if isinstance(body.get("user"), dict) else {}
+        team: dict = body["team"] if isinstance(body.get("team"), dict) else {}
+        user: dict = body["user"] if isinstance(body.get("user"), dict) else {}
+        event: dict = body["event"] if isinstance(body.get("event"), dict) else {}
+        retry = req.headers.get("x-slack-retry-num") or []
         logs.request_line(kind=kind, listener=metrics.listener_of(body, kind), status=resp.status, seconds=seconds,
-                          team=team or body.get("team_id") or user.get("team_id"),
-                          user=user.get("id") or body.get("user_id") or (body.get("event") or {}).get("user"),
-                          retry=(req.headers.get("x-slack-retry-num") or [None])[0])
+                          team=team.get("id") or body.get("team_id") or user.get("team_id"),
+                          user=user.get("id") or body.get("user_id") or event.get("user"),
+                          retry=retry[0] if retry else None)
         return resp
 
 @dataclass

@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import sys
+import threading
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_log_settings, load_settings
@@ -126,7 +127,11 @@ def cmd_serve(args) -> int:
         health.start_in_background()
     scheduler = start_scheduler(app.services, app.client)
 
-    def stop():
+    stopping = threading.Lock()
+
+    def stop():  # a second SIGTERM (impatient process managers send one) must not fail on the first's work
+        if not stopping.acquire(blocking=False):
+            return
         scheduler.shutdown(wait=False)
         runner.stop()
         if health is not None:
@@ -138,7 +143,8 @@ def cmd_serve(args) -> int:
             log.info("health, readiness and metrics on %s", health.url)
         runner.serve()
     finally:
-        scheduler.shutdown(wait=False) if scheduler.running else None
+        if stopping.acquire(blocking=False) and scheduler.running:  # serve() ended without a signal
+            scheduler.shutdown(wait=False)
         if health is not None:
             health.stop(wait=True)
         if isinstance(runner, HttpRunner):

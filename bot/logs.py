@@ -61,6 +61,7 @@ def configure(level: str = "INFO", fmt: str = "text", stream=None) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    logging.captureWarnings(True)  # warnings too go through the handler (one JSON object per line)
     # Libraries' own chatter stays out of INFO: at DEBUG these log request bodies, which hold message text.
     for noisy in ("slack_sdk", "slack_bolt", "urllib3", "httpx", "openai", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING)

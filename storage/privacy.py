@@ -32,6 +32,10 @@ def _row(row: Any, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
     return {c.key: _plain(getattr(row, c.key)) for c in inspect(row).mapper.column_attrs if c.key not in leave_out}
 
 
+def _rowcount(result: Any) -> int:
+    return result.rowcount or 0  # a CursorResult: DELETE reports the rows it removed
+
+
 class PrivacyQueries:
     s: Session
 
@@ -115,11 +119,11 @@ class PrivacyQueries:
         tokens = table(name, column("team_id"))
         where = tokens.c.team_id == team_id
         if delete_them:
-            return self.s.execute(delete(tokens).where(where)).rowcount or 0
+            return _rowcount(self.s.execute(delete(tokens).where(where)))
         return self.s.execute(select(func.count()).select_from(tokens).where(where)).scalar_one()
 
     def _count(self, model, where) -> int:
         return self.s.execute(select(func.count()).select_from(model).where(where)).scalar_one()
 
     def _delete(self, model, where) -> int:
-        return self.s.execute(delete(model).where(where), execution_options={"synchronize_session": False}).rowcount or 0
+        return _rowcount(self.s.execute(delete(model).where(where), execution_options={"synchronize_session": False}))
