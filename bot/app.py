@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -20,6 +21,10 @@ from storage import Store
 from storage.health import readiness
 
 log = logging.getLogger("hardno")
+# Bolt acks from inside the listener, on its executor: with Bolt's default of 5 threads, five listeners busy
+# after their ack (Slack and database calls) make the sixth request wait for its ack. The work after an ack
+# is mostly waiting on I/O, so many threads cost little; the database pool bounds what runs at once.
+LISTENER_THREADS = 64
 bolt_log = logging.getLogger("hardno.bolt")
 
 
@@ -84,7 +89,8 @@ def create_app(settings: Settings, store: Store, clock: Clock, client: WebClient
     app = HardnoApp(client=client, signing_secret=(settings.slack_signing_secret.get_secret_value()
                                                    if settings.slack_signing_secret else "unused-in-socket-mode"),
                     request_verification_enabled=verify_requests and settings.slack_signing_secret is not None,
-                    token_verification_enabled=False, process_before_response=False, logger=bolt_log)
+                    token_verification_enabled=False, process_before_response=False, logger=bolt_log,
+                    listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="hardno-listener"))
     if coach is None:
         coach = make_coach(settings)
     services = Services(settings, store, clock, RepDirectory(store, client, clock), coach)

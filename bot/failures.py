@@ -12,6 +12,7 @@ import functools
 import inspect
 import logging
 
+from bot.admission import WORK
 from bot.metrics import LISTENER_ERRORS, kind_of
 
 log = logging.getLogger("hardno")
@@ -51,7 +52,7 @@ def guard(fn):
     @functools.wraps(fn)
     def guarded(**kwargs):
         try:
-            return fn(**{name: kwargs[name] for name in own})
+            return WORK.run(fn, {name: kwargs[name] for name in own})
         except Exception as error:
             report_failure(error, kwargs.get("body") or {}, kwargs.get("respond"), kwargs.get("client"))
             return None
