@@ -115,17 +115,13 @@ class Server:
         return errors[-40:]
 
 
-def start_hardno(db_url: str, api_url: str, workdir: str, slots: int | None = None) -> Server:
-    """`hardno serve --http`; with `slots`, its listeners get that many work slots (bot/admission.py) instead."""
+def start_hardno(db_url: str, api_url: str, workdir: str) -> Server:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "HARDNO_"))}
     env.update(PYTHONPATH=str(ROOT), DATABASE_URL=db_url, SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=SECRET,
                SLACK_API_URL=api_url, HARDNO_LOG_LEVEL="INFO")
     log = open(Path(workdir) / f"serve-{port}.log", "w")  # noqa: SIM115 - the process writes it until stopped
-    entry = ["-m", "bot"] if slots is None else [
-        "-c", f"import sys, bot.admission as a; a.WORK = a.WorkSlots({slots}); from bot.cli import main; "
-              "sys.exit(main(sys.argv[1:]))"]
-    proc = subprocess.Popen([sys.executable, *entry, "serve", "--http", "--port", str(port)], cwd=workdir,
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--http", "--port", str(port)], cwd=workdir,
                             env=env, stdout=subprocess.DEVNULL, stderr=log)
     wait_healthy(port, proc)
     return Server("hardno", port, proc, Path(log.name))
@@ -298,8 +294,6 @@ def main(argv=None) -> int:
     p.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql", help="for the latency runs")
     p.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     p.add_argument("--api-url", help=argparse.SUPPRESS)
-    p.add_argument("--alt-slots", type=int, metavar="N",
-                   help="also measure, in the same rounds, hardno with N work slots (bot/admission.py) instead")
     args = p.parse_args(argv)
     if args.serve_bare:
         serve_bare(args.serve_bare, args.api_url)
@@ -323,8 +317,6 @@ def main(argv=None) -> int:
             upgrade(store.engine)
             store.dispose()
             sides = {"bare": start_bare(fake.api_url), "real": start_hardno(url, fake.api_url, tmp)}
-            if args.alt_slots:
-                sides["alt"] = start_hardno(url, fake.api_url, tmp, slots=args.alt_slots)
             try:
                 runs = [latency(load, replies, sides, c, args.requests) for c in (8, 50)]
             finally:
@@ -338,7 +330,7 @@ def main(argv=None) -> int:
             b = r["acks"]["bare"]
             for side in [s for s in r["acks"] if s != "bare"]:
                 a, rep = r["acks"][side], r["reply"][side]
-                label = f"{r['clients']}" + ("" if side == "real" else f" ({args.alt_slots} slots)")
+                label = f"{r['clients']}"
                 print(f"{label:>7} {len(a.ms):>5} {a.pct(50):>9.1f} {a.pct(99):>9.1f} {b.pct(50):>9.1f} "
                       f"{b.pct(99):>9.1f} {a.pct(50) / b.pct(50):>6.2f} {a.pct(99) / b.pct(99):>6.2f} "
                       f"{rep.pct(50):>10.1f} {rep.pct(99):>10.1f} {len(r['errors']):>6}")

@@ -15,6 +15,7 @@ from bot import logs, metrics
 from bot.clock import Clock
 from bot.config import Settings
 from bot.failures import Guarded, report_failure
+from bot.ordering import Arrivals
 from handlers import register
 from handlers.reps import RepDirectory
 from storage import Store
@@ -100,6 +101,8 @@ def create_app(settings: Settings, store: Store, clock: Clock, client: WebClient
         context["store"], context["clock"] = services.store, services.clock
         context["reps"], context["coach"], context["settings"] = services.reps, services.coach, settings
         next()
+
+    app.middleware(Arrivals(store).middleware)  # each rep's commands in arrival order (bot/ordering.py)
 
     @app.middleware
     def handle_each_event_once(body, next):

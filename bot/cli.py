@@ -192,9 +192,17 @@ def cmd_leaderboard(args) -> int:
 
 
 def cmd_db(args) -> int:
+    from storage import Store, upgrade
     settings = load_settings()
-    open_store(settings).dispose()
-    print(f"database is up to date ({settings.database_url.split('://')[0]})")
+    store = Store.from_url(settings.database_url)
+    try:
+        applied = upgrade(store.engine)
+    finally:
+        store.dispose()
+    where = settings.database_url.split('://')[0]
+    n = len(applied)
+    print(f"applied {n} migration{'s' if n != 1 else ''} ({where}, now at {applied[-1]})" if applied
+          else f"database is up to date ({where})")
     return 0
 
 

@@ -12,7 +12,6 @@ import functools
 import inspect
 import logging
 
-from bot.admission import WORK
 from bot.metrics import LISTENER_ERRORS, kind_of
 
 log = logging.getLogger("hardno")
@@ -52,7 +51,7 @@ def guard(fn):
     @functools.wraps(fn)
     def guarded(**kwargs):
         try:
-            return WORK.run(fn, {name: kwargs[name] for name in own})
+            return fn(**{name: kwargs[name] for name in own})
         except Exception as error:
             report_failure(error, kwargs.get("body") or {}, kwargs.get("respond"), kwargs.get("client"))
             return None

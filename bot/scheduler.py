@@ -37,6 +37,7 @@ def housekeeping(services, client) -> None:
     """Forget event ids older than Slack's retry window (a week is plenty)."""
     with services.store.tx() as tx:
         tx.forget_events_before(services.clock.now() - timedelta(days=7))
+        tx.forget_stale_proposals(services.clock.now())
 
 
 def _guarded(job: Job, services, client):

@@ -7,6 +7,7 @@ register themselves with `@subcommand("verb")`, so this module stays the router.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,14 +71,18 @@ def ask_for(user: dict, *, store, clock, reps, client, coach, settings, **kw) ->
     return Ask(rep, DealLog(store, clock), clock, client, store, coach, settings, reps=reps, **kw)
 
 
-def deal_command(ack, command, respond, client, store, clock, reps, coach, settings):
+def deal_command(ack, command, respond, client, store, clock, reps, coach, settings, turn):
+    ack()
+    with turn or nullcontext():  # after the rep's earlier commands (bot/ordering.py)
+        _deal_command(command, respond, client, store, clock, reps, coach, settings)
+
+
+def _deal_command(command, respond, client, store, clock, reps, coach, settings):
     text = (command.get("text") or "").strip()
     if text.lower() in ("add", "new", "create"):
-        ack()  # a modal must open within 3 s of the trigger: do it before anything slow
-        from handlers.views import add_deal_modal
+        from handlers.views import add_deal_modal  # a modal must open within 3 s of the trigger: nothing slow
         client.views_open(trigger_id=command["trigger_id"], view=add_deal_modal())
         return
-    ack()
     ask = ask_for({"id": command["user_id"], "team_id": command.get("team_id", "")}, store=store, clock=clock,
                   reps=reps, client=client, coach=coach, settings=settings,
                   channel_id=command.get("channel_id", ""), respond=respond)

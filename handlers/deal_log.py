@@ -7,9 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from handlers.domain import refs
 from handlers.domain.model import Activity, Deal, Kind, Source, Status, new_deal
+
+if TYPE_CHECKING:
+    from bot.clock import Clock
+    from storage import Store
 
 DOUBLE_CLICK = timedelta(seconds=10)  # the same button again within this is a double click, logged once
 
@@ -33,8 +39,21 @@ class Pipeline:
     closed: list[Deal] = field(default_factory=list)
 
 
+def _id(deal: Deal) -> int:
+    if deal.id is None:  # pragma: no cover - a stored deal always has one
+        raise ValueError(f"deal {deal.company!r} has no id: it was never stored")
+    return deal.id
+
+
+def _present(deal: Deal | None) -> Deal:
+    """The deal a record() inside the transaction that found (and locked) it returned: always there."""
+    if deal is None:  # pragma: no cover - the row is locked by this very transaction
+        raise LookupError("a deal disappeared inside the transaction that locked it")
+    return deal
+
+
 class DealLog:
-    def __init__(self, store, clock):
+    def __init__(self, store: Store, clock: Clock):
         self.store, self.clock = store, clock
 
     def candidates(self, owner_id: str) -> list[refs.Candidate]:
@@ -44,25 +63,26 @@ class DealLog:
     def find(self, owner_id: str, ref: str) -> list[refs.Candidate]:
         return refs.match(ref, self.candidates(owner_id))
 
-    def add(self, owner_id: str, team_id: str, company: str, *, amount=None, currency=None, when=None,
-            contact=None, stage=None, note: str = "", source: Source = Source.COMMAND) -> Deal:
+    def add(self, owner_id: str, team_id: str, company: str, *, amount: Decimal | None = None,
+            currency: str | None = None, when: datetime | None = None, contact: str | None = None,
+            stage: str | None = None, note: str = "", source: Source = Source.COMMAND) -> Deal:
         now = self.clock.now()
         deal, first = new_deal(owner_id, company, now, source=source, team_id=team_id, amount=amount,
                                currency=currency, contact=contact, stage=stage)
         with self.store.tx() as tx:
             deal = tx.add_deal(deal, first)
-            if when is not None:
-                deal = tx.record(owner_id, deal.id, Activity(Kind.MEETING, now, "", source, when=when))
-            if note:
-                deal = tx.record(owner_id, deal.id, Activity(Kind.NOTE, now, note, source))
+            later = ([Activity(Kind.MEETING, now, "", source, when=when)] if when is not None else []) + \
+                    ([Activity(Kind.NOTE, now, note, source)] if note else [])
+            for act in later:
+                deal = _present(tx.record(owner_id, _id(deal), act))
         return deal
 
     def log(self, owner_id: str, deal_id: int, kind: Kind, text: str = "", *, when: datetime | None = None,
-            source: Source = Source.COMMAND, **edits) -> Logged | None:
+            source: Source = Source.COMMAND, **edits: Any) -> Logged | None:
         """Record what happened on the owner's deal; None when the deal isn't theirs (or doesn't exist)."""
         now = self.clock.now()
         with self.store.tx() as tx:
-            deal = tx.deal(owner_id, deal_id)
+            deal = tx.deal(owner_id, deal_id, lock=True)  # the checks below hold until we have written
             if deal is None:
                 return None
             if deal.status is not Status.OPEN and kind not in (Kind.NOTE, Kind.REOPEN):
@@ -71,7 +91,7 @@ class DealLog:
                 last = tx.last_activity(owner_id, deal_id)
                 if last and last.kind is kind and last.source is Source.BUTTON and now - last.at < DOUBLE_CLICK:
                     return Logged(deal, kind, double_click=True)
-            deal = tx.record(owner_id, deal_id, Activity(kind, now, text, source, when=when), **edits)
+            deal = _present(tx.record(owner_id, deal_id, Activity(kind, now, text, source, when=when), **edits))
         return Logged(deal, kind)
 
     def deal(self, owner_id: str, deal_id: int) -> Deal | None:

@@ -12,9 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import column, delete, func, inspect, or_, select, table
-from sqlalchemy.orm import Session
 
 from storage import models as t
+from storage.base import TxBase
 
 # Where slack_sdk's SQLAlchemy installation store keeps workspaces' tokens, when OAuth is on.
 TOKEN_TABLES = ("slack_bots", "slack_installations")
@@ -36,9 +36,7 @@ def _rowcount(result: Any) -> int:
     return result.rowcount or 0  # a CursorResult: DELETE reports the rows it removed
 
 
-class PrivacyQueries:
-    s: Session
-
+class PrivacyQueries(TxBase):
     # -- one rep: /deal forget me -------------------------------------------
     def rep_data_counts(self, user_id: str) -> dict[str, int]:
         """How much is stored about this rep, by what the forget-me reply names."""

@@ -1,12 +1,13 @@
-"""Intention-revealing queries. One `Tx` is one transaction, i.e. one user action.
+"""The store, and `Tx`: one transaction, i.e. one user action, with every query on it.
 
-Every deal query takes the owner's user id: a rep can only ever reach their own
-deals through here, whatever id a button or a typed `#ref` carries.
+The queries live in modules named for what they are about (`storage.reps`, `storage.deals`,
+`storage.channels`, `storage.events`, `storage.proposals`, shared helpers in `storage.base`, row mapping
+in `storage.rows`); `Tx` composes them, so callers only ever see `tx.<intention-revealing name>`.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import hashlib
 import json
 import queue
 import threading
@@ -16,30 +17,26 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import get_type_hints
 
-from sqlalchemy import delete, func, insert, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import sessionmaker
 
 from handlers.domain import model as m
 from handlers.domain.stalls import DealRow
 from storage import models as t
+from storage import rows
+from storage.channels import ChannelQueries
 from storage.db import connect
+from storage.deals import DealQueries
+from storage.events import EventQueries
 from storage.privacy import PrivacyQueries
+from storage.proposals import ProposalQueries
+from storage.reps import RepQueries
 
-_DEAL_FIELDS = [f.name for f in dataclasses.fields(m.Deal)]
 _ROW_TIMES = frozenset(i for i, name in enumerate(DealRow._fields)
                        if "datetime" in str(get_type_hints(DealRow)[name]))  # DealRow's time columns
-_ACT_FIELDS = [f.name for f in dataclasses.fields(m.Activity)]
-_REP_FIELDS = [f.name for f in dataclasses.fields(m.Rep)]
-_CHANNEL_FIELDS = [f.name for f in dataclasses.fields(m.ChannelSettings)]
-
-LIST_FILTERS = {
-    "open": [m.Status.OPEN],
-    "closed": [m.Status.WON, m.Status.NO, m.Status.DROPPED],
-    "all": list(m.Status),
-}
+_to, _deal, _REP_FIELDS = rows.to, rows.deal, rows.REP_FIELDS  # for the delivery queries below
 
 
 class Store:
@@ -73,6 +70,33 @@ class Store:
                 session.execute(text("SET TRANSACTION READ ONLY"))
             yield Tx(session)
 
+    @contextmanager
+    def serialized(self, name: str, patience: float = 30.0) -> Iterator[None]:
+        """One holder of `name` at a time across every process on this database; the others queue in the
+        order they asked (PostgreSQL's advisory lock, on a connection of its own, so no transaction stays
+        open meanwhile). After `patience` seconds a waiter goes ahead without it. SQLite is one host: the
+        caller's own in-process order is all there is."""
+        if self.dialect != "postgresql":
+            yield
+            return
+        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT set_config('lock_timeout', :t, false)"), {"t": f"{int(patience * 1000)}ms"})
+            try:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+                got = True
+            except OperationalError:  # lock_timeout: the holder is stuck; go ahead (a rollback undoes the SET)
+                got = False
+                conn.rollback()
+            conn.commit()
+            try:
+                yield
+            finally:
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.execute(text("RESET lock_timeout"))  # the connection goes back to the pool as it came
+                conn.commit()
+
     def ping(self) -> bool:
         try:
             with self.engine.connect() as conn:
@@ -85,113 +109,8 @@ class Store:
         self.engine.dispose()
 
 
-class Tx(PrivacyQueries):
-    def __init__(self, session: Session):
-        self.s = session
-
-    # -- reps ---------------------------------------------------------------
-    def rep(self, user_id: str) -> m.Rep | None:
-        row = self.s.get(t.Rep, user_id)
-        return _to(m.Rep, row, _REP_FIELDS) if row else None
-
-    def save_rep(self, rep: m.Rep) -> m.Rep:
-        self.s.merge(t.Rep(**dataclasses.asdict(rep)))
-        return rep
-
-    def reps(self) -> list[m.Rep]:
-        return [_to(m.Rep, r, _REP_FIELDS) for r in self.s.scalars(select(t.Rep).order_by(t.Rep.user_id))]
-
-    # -- deals --------------------------------------------------------------
-    def add_deal(self, deal: m.Deal, first: m.Activity) -> m.Deal:
-        row = t.Deal(**_deal_columns(deal))
-        self.s.add(row)
-        self.s.flush()
-        self.s.add(t.Activity(**_act_columns(dataclasses.replace(first, deal_id=row.id))))
-        return _deal(row)
-
-    def deal(self, owner_id: str, deal_id: int) -> m.Deal | None:
-        row = self._deal_row(owner_id, deal_id)
-        return _deal(row) if row else None
-
-    def record(self, owner_id: str, deal_id: int, act: m.Activity, **edits) -> m.Deal | None:
-        """Log `act` on the owner's deal (and apply field `edits`); None if it isn't theirs."""
-        row = self._deal_row(owner_id, deal_id, for_update=True)
-        if row is None:
-            return None
-        deal = m.apply(_deal(row).replace(**edits), act)
-        for name, value in _deal_columns(deal).items():
-            setattr(row, name, value)
-        self.s.add(t.Activity(**_act_columns(dataclasses.replace(act, deal_id=row.id))))
-        self.s.flush()
-        return deal
-
-    def deals(self, owner_id: str, statuses: Iterable[m.Status] = (m.Status.OPEN,)) -> list[m.Deal]:
-        q = (select(t.Deal).where(t.Deal.owner_id == owner_id, t.Deal.status.in_([s.value for s in statuses]))
-             .order_by(t.Deal.status, t.Deal.company, t.Deal.id))
-        return [_deal(r) for r in self.s.scalars(q)]
-
-    def companies(self, owner_id: str) -> list[tuple[int, str, bool]]:
-        """(id, company, is_open) for every deal of the owner: what refs are matched against."""
-        q = select(t.Deal.id, t.Deal.company, t.Deal.status).where(t.Deal.owner_id == owner_id)
-        return [(i, c, s == m.Status.OPEN) for i, c, s in self.s.execute(q)]
-
-    def history(self, owner_id: str, deal_id: int) -> list[m.Activity]:
-        q = (select(t.Activity).join(t.Deal, t.Deal.id == t.Activity.deal_id)
-             .where(t.Deal.owner_id == owner_id, t.Activity.deal_id == deal_id)
-             .order_by(t.Activity.at, t.Activity.id))
-        return [_act(r) for r in self.s.scalars(q)]
-
-    def last_activity(self, owner_id: str, deal_id: int) -> m.Activity | None:
-        q = (select(t.Activity).join(t.Deal, t.Deal.id == t.Activity.deal_id)
-             .where(t.Deal.owner_id == owner_id, t.Activity.deal_id == deal_id)
-             .order_by(t.Activity.at.desc(), t.Activity.id.desc()).limit(1))
-        row = self.s.scalars(q).first()
-        return _act(row) if row else None
-
-    def closed_between(self, start: datetime, end: datetime, owners: Iterable[str] | None = None) -> list[m.Deal]:
-        q = select(t.Deal).where(t.Deal.status != m.Status.OPEN.value,
-                                 t.Deal.closed_at >= start, t.Deal.closed_at < end)
-        if owners is not None:
-            q = q.where(t.Deal.owner_id.in_(list(owners)))
-        return [_deal(r) for r in self.s.scalars(q)]
-
-    def _deal_row(self, owner_id: str, deal_id: int, for_update: bool = False) -> t.Deal | None:
-        if not isinstance(deal_id, int) or not (0 < deal_id < 2**63):
-            return None
-        q = select(t.Deal).where(t.Deal.id == deal_id, t.Deal.owner_id == owner_id)
-        if for_update:
-            q = q.with_for_update()
-        return self.s.scalars(q).first()
-
-    # -- Slack events -------------------------------------------------------
-    def first_delivery_of_event(self, event_id: str, now: datetime) -> bool:
-        """Claim `event_id`; False when it was handled already (a retry of a delivered event)."""
-        return self._insert_once(t.SlackEvent, {"event_id": event_id, "received_at": now})
-
-    def forget_events_before(self, cutoff: datetime) -> int:
-        return self.s.execute(delete(t.SlackEvent).where(t.SlackEvent.received_at < cutoff)).rowcount
-
-    # -- chat proposals -----------------------------------------------------
-    def save_proposal(self, user_id: str, payload: dict, now: datetime) -> int:
-        row = t.Proposal(user_id=user_id, payload=payload, created_at=now)
-        self.s.add(row)
-        self.s.flush()
-        return row.id
-
-    def proposal(self, user_id: str, proposal_id: int) -> tuple[str, dict] | None:
-        """(state, payload) of the user's own proposal."""
-        if not isinstance(proposal_id, int) or not (0 < proposal_id < 2**63):
-            return None
-        row = self.s.scalars(select(t.Proposal).where(t.Proposal.id == proposal_id, t.Proposal.user_id == user_id)
-                             .with_for_update()).first()
-        return (row.state, row.payload) if row else None
-
-    def settle_proposal(self, user_id: str, proposal_id: int, state: str) -> bool:
-        """Move a pending proposal to `state`; False if it was settled already (a double click)."""
-        res = self.s.execute(update(t.Proposal).where(
-            t.Proposal.id == proposal_id, t.Proposal.user_id == user_id, t.Proposal.state == "pending")
-            .values(state=state))
-        return res.rowcount == 1
+class Tx(RepQueries, DealQueries, ChannelQueries, EventQueries, ProposalQueries, PrivacyQueries):
+    """One transaction: every group of queries, on one session (see `storage.base.TxBase`)."""
 
     # -- scheduled deliveries ----------------------------------------------
     def claim_delivery(self, kind: str, target: str, period: str, now: datetime) -> bool:
@@ -230,37 +149,6 @@ class Tx(PrivacyQueries):
         key = int.from_bytes(name.encode()[:8].ljust(8, b"\0"), "big", signed=True)
         return bool(self.s.scalar(text("select pg_try_advisory_xact_lock(:k)"), {"k": key}))
 
-    # -- channels -----------------------------------------------------------
-    def channel(self, channel_id: str) -> m.ChannelSettings | None:
-        row = self.s.get(t.Channel, channel_id)
-        return _to(m.ChannelSettings, row, _CHANNEL_FIELDS) if row else None
-
-    def save_channel(self, ch: m.ChannelSettings) -> m.ChannelSettings:
-        self.s.merge(t.Channel(**dataclasses.asdict(ch)))
-        return ch
-
-    def channels(self) -> list[m.ChannelSettings]:
-        return [_to(m.ChannelSettings, r, _CHANNEL_FIELDS)
-                for r in self.s.scalars(select(t.Channel).order_by(t.Channel.id))]
-
-    def count(self, what: str) -> int:
-        table = {"deals": t.Deal, "activities": t.Activity, "reps": t.Rep}[what]
-        return self.s.scalar(select(func.count()).select_from(table))
-
-    # -- helpers ------------------------------------------------------------
-    def _insert_once(self, table, values: dict) -> bool:
-        """INSERT ... ON CONFLICT DO NOTHING; True when this call inserted the row."""
-        dialect = self.s.bind.dialect.name
-        if dialect == "postgresql":
-            stmt = pg_insert(table).values(**values).on_conflict_do_nothing()
-        elif dialect == "sqlite":
-            stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
-        else:  # pragma: no cover - other backends: plain insert, let the constraint speak
-            stmt = insert(table).values(**values)
-        # rowcount is unreliable for this statement on some drivers; RETURNING is not.
-        key = next(iter(table.__table__.primary_key.columns))
-        return self.s.execute(stmt.returning(key)).first() is not None
-
     # -- leaderboard --------------------------------------------------------
     def deal_owners_among(self, user_ids: Iterable[str]) -> set[str]:
         """Which of `user_ids` have logged at least one deal: the reps a channel's board lists."""
@@ -287,12 +175,6 @@ class Tx(PrivacyQueries):
         return self.s.scalar(select(func.max(t.Delivery.sent_at)).where(
             t.Delivery.kind == "board", t.Delivery.target == channel_id, t.Delivery.state == "sent"))
 
-    @staticmethod
-    def _chunks(ids: Iterable[str], size: int = 500) -> Iterator[list[str]]:
-        """Keep IN lists well under every backend's bound-parameter limit (a channel may have thousands)."""
-        ids = sorted(set(ids))
-        for i in range(0, len(ids), size):
-            yield ids[i:i + size]
 
     # -- nudger -------------------------------------------------------------
     # Planning every rep's morning digest is set-based: a few whole-org queries (thresholds, two
@@ -442,20 +324,6 @@ class Tx(PrivacyQueries):
             return None
         return {k: getattr(row, k) for k in ("state", "attempts", "channel", "ts", "error", "claimed_at", "sent_at")}
 
-    def _among(self, column, ids: Iterable[str]):
-        """`column` is one of `ids`, however many, as ONE bound parameter: an array on PostgreSQL, a JSON
-        list read by json_each on SQLite (both far from any bound-parameter limit)."""
-        ids = sorted(set(ids))
-        dialect = self.s.bind.dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy import String, any_, bindparam
-            from sqlalchemy.dialects.postgresql import ARRAY
-            return column == any_(bindparam(None, ids, type_=ARRAY(String())))
-        if dialect == "sqlite":
-            each = func.json_each(json.dumps(ids)).table_valued("value")
-            return column.in_(select(each.c.value))
-        return column.in_(ids)  # pragma: no cover - other backends
-
     def _roomy(self) -> None:
         """PostgreSQL, for the planning transaction only (SET LOCAL): sort in memory, no JIT (its compile
         time outweighs these simple scans), and times in plain UTC, so the driver hands back datetimes whose
@@ -544,29 +412,3 @@ def _posted_as(kind: str, target: str, channel: str, ts: str) -> tuple:
     """The delivery of `target` whose message is (channel, ts)."""
     d = t.Delivery
     return d.kind == kind, d.target == target, d.channel == channel, d.ts == ts
-
-
-def _to(cls, row, fields):
-    return cls(**{f: getattr(row, f) for f in fields})
-
-
-def _deal_columns(deal: m.Deal) -> dict:
-    cols = {f: getattr(deal, f) for f in _DEAL_FIELDS if f != "id" or deal.id is not None}
-    cols["status"] = m.Status(deal.status).value
-    return cols
-
-
-def _act_columns(act: m.Activity) -> dict:
-    cols = {f: getattr(act, f) for f in _ACT_FIELDS if f != "id" or act.id is not None}
-    cols["kind"], cols["source"] = m.Kind(act.kind).value, m.Source(act.source).value
-    return cols
-
-
-def _deal(row: t.Deal) -> m.Deal:
-    d = _to(m.Deal, row, _DEAL_FIELDS)
-    return d.replace(status=m.Status(d.status))
-
-
-def _act(row: t.Activity) -> m.Activity:
-    a = _to(m.Activity, row, _ACT_FIELDS)
-    return dataclasses.replace(a, kind=m.Kind(a.kind), source=m.Source(a.source))

@@ -3,6 +3,11 @@ and nobody can change a model without a migration (autogenerate must find nothin
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -119,3 +124,82 @@ def test_every_migration_steps_down_and_up(engine):
         assert current(engine) == rev.revision
     assert current(engine) == head()
     assert differences(engine) == []
+
+
+def test_upgrade_returns_the_migrations_it_applied(engine):
+    everything = [r.revision for r in reversed(list(ScriptDirectory.from_config(alembic_config(None))
+                                                    .walk_revisions("base", "heads")))]
+    assert upgrade(engine) == everything and everything[-1] == head()
+    assert upgrade(engine) == []
+    command.downgrade(alembic_config(engine), everything[-2])
+    assert upgrade(engine) == everything[-1:]
+
+
+# -- through the real command line -----------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _env(url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SLACK_", "OPENAI_", "HARDNO_")) and k != "DATABASE_URL"}
+    return {**env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "DATABASE_URL": url}
+
+
+def _db_upgrade(url: str, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "bot", "db", "upgrade"], cwd=cwd, env=_env(url),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    url, drop = create_pg_database()
+    yield url
+    drop()
+
+
+def test_db_upgrade_says_how_many_it_applied_then_that_it_is_current(fresh_url, tmp_path):
+    n = len(list(ScriptDirectory.from_config(alembic_config(None)).walk_revisions("base", "heads")))
+    outs = []
+    for _ in range(2):
+        p = _db_upgrade(fresh_url, tmp_path)
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0 and "Traceback" not in err, err
+        outs.append(out.strip())
+    assert outs[0].startswith(f"applied {n} migrations") and "up to date" not in outs[0], outs
+    assert outs[1].startswith("database is up to date"), outs
+
+
+def test_three_hosts_upgrading_a_fresh_database_at_once_all_succeed(fresh_url, tmp_path):
+    """A rollout starts `hardno db upgrade` (or `serve`, which upgrades on start) on several hosts together:
+    one migrates, the others wait for it, find the database current and exit 0."""
+    procs = [_db_upgrade(fresh_url, tmp_path) for _ in range(3)]
+    done = [(p.returncode, out.strip(), err) for p in procs for out, err in [p.communicate(timeout=180)]]
+    assert [rc for rc, _, _ in done] == [0, 0, 0], [err[-1500:] for _, _, err in done]
+    said = sorted(out.split(" (")[0] for _, out, _ in done)
+    assert said[0].startswith("applied ") and said[1:] == ["database is up to date"] * 2, said
+    eng = connect(fresh_url)
+    try:
+        assert tables(eng) == set(Base.metadata.tables) | {VERSION_TABLE}
+        assert current(eng) == head() and differences(eng) == []
+    finally:
+        eng.dispose()
+
+
+@pytest.mark.parametrize("url", [
+    "mysql://hardno:s3cret@db.example/hardno",  # another database
+    "foo://x/y",  # an unknown scheme
+    "postgresql+psycopg2://hardno:s3cret@127.0.0.1/hardno",  # a driver that isn't installed
+    "sqlite+pysqlcipher:///hardno.db",
+    "not a url",
+])
+def test_an_unusable_database_url_exits_2_with_one_line_naming_it(url, tmp_path):
+    p = _db_upgrade(url, tmp_path)
+    out, err = p.communicate(timeout=60)
+    lines = err.strip().splitlines()
+    assert p.returncode == 2 and "Traceback" not in err, (p.returncode, err)
+    assert len(lines) == 1 and "DATABASE_URL" in lines[0], err
+    assert "s3cret" not in err  # the password stays out of terminals and logs

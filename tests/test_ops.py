@@ -193,7 +193,7 @@ def test_one_json_line_per_request_with_no_token_or_message_text(slack, json_log
 
 def test_acks_do_not_wait_for_listeners_still_busy_after_theirs(slack, fake):
     """Twelve replies hang at the response_url, so twelve listeners stay busy after acking. Bolt's own executor
-    (5 threads) made the sixth request wait for its ack until one of them finished; now every ack is prompt."""
+    (5 threads) made the sixth request wait for its ack, then answered it 404 (dispatch_failed)."""
     release = threading.Event()
     fake.on_call = lambda call: release.wait(20) if call.method == "response_url" else None
     answers: list = []

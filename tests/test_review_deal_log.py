@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from handlers.deal_log import DealLog
 from handlers.domain.model import Kind
+from tests.racing import race
 from tests.test_chat_and_events import dm_reply, history_kinds, press_in_dm
 from tests.test_deal_command import buttons, deals_of, mrkdwn, texts
 
@@ -201,3 +202,54 @@ def test_no_path_reaches_another_reps_deal(slack, store, fake):
     slack.deal("list", user="U1")  # everything before it has been handled
     after = next(d for d in deals_of(store, "U2") if d.id == theirs.id)
     assert after == theirs
+
+
+# --- races: concurrent clicks, through the real app (PostgreSQL's row lock; SQLite's write lock) -------------
+
+CLICKERS = 8
+
+
+def _race_clicks(slack, fake, clicks: list[tuple[str, str]]) -> None:
+    before = len(fake.calls_to("response_url"))
+    errors = race(lambda a, v: slack.click(a, v), clicks)
+    assert errors == []
+    fake.wait_for("response_url", count=before + len(clicks))  # every click answered: all have run
+    assert slack.settle()
+
+
+def test_the_same_button_clicked_at_once_from_many_tabs_counts_once(slack, store, fake):
+    reply = slack.deal("add Umbrella $40k")
+    action_id, value = buttons(reply)["No answer"]
+    _race_clicks(slack, fake, [(action_id, value)] * CLICKERS)
+    [deal] = deals_of(store)
+    assert deal.touch_count == 1
+    assert history_kinds(store, deal.id).count(Kind.TOUCH) == 1
+
+
+def test_won_and_no_at_the_same_moment_close_the_deal_once(slack, store, fake):
+    reply = slack.deal("add Umbrella $40k")
+    won, no = buttons(reply)["Won"], buttons(reply)["Hard no"]
+    _race_clicks(slack, fake, [won, no] * (CLICKERS // 2))
+    [deal] = deals_of(store)
+    closes = [k for k in history_kinds(store, deal.id) if k in (Kind.WON, Kind.NO)]
+    assert len(closes) == 1, closes
+    assert deal.status.value == closes[0].value
+
+
+# --- housekeeping -------------------------------------------------------------------------------
+
+def test_housekeeping_deletes_stale_proposals_and_keeps_fresh_ones(slack, store, fake, clock):
+    from bot.scheduler import housekeeping
+    slack.deal("add Acme")
+    old = dm_reply(slack, fake, "Acme said maybe")
+    clock.advance(timedelta(days=31))
+    fresh = dm_reply(slack, fake, "Acme said maybe, try after the 15th")
+    with store.tx() as tx:
+        assert tx.count("proposals") == 2
+    housekeeping(slack.app.services, slack.client)
+    with store.tx() as tx:
+        assert tx.count("proposals") == 1
+    assert "Already handled" in texts(press_in_dm(slack, old, "Log it"))  # the old buttons log nothing
+    assert deals_of(store)[0].maybe_count == 0
+    press_in_dm(slack, fresh, "Log it")
+    assert deals_of(store)[0].maybe_count == 1

@@ -6,6 +6,9 @@ import threading
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
+from sqlalchemy import event, text
+
 from handlers.domain.model import Activity, Kind, Rep, Source, Status, new_deal, replay
 from storage import upgrade
 
@@ -203,3 +206,54 @@ def test_a_failed_fetch_reaches_the_reader_after_the_rows_before_it():
         for batch in _fetched_ahead(fetch):
             got += batch
     assert got == [1, 2, 3]
+
+
+@pytest.fixture
+def pg_store(store):
+    if store.dialect != "postgresql":
+        pytest.skip("EXPLAIN plans are PostgreSQL's")
+    return store
+
+
+def _plan_of(store, call) -> str:
+    """PostgreSQL's plan for the one statement `call(tx)` runs, with the parameters it ran with."""
+    seen: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        with store.read() as tx:
+            call(tx)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+    [(statement, parameters)] = [s for s in seen if s[0].lstrip().upper().startswith("SELECT")]
+    with store.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        return "\n".join(r[0] for r in raw.execute("EXPLAIN " + statement, parameters).fetchall())
+
+
+def test_the_closed_deals_query_uses_its_index_on_postgresql(pg_store, clock):
+    """A year of an org's deals, nearly all open: last week's closed ones come from ix_deals_status_closed_at
+    entered by status, not a scan of every deal (`status != 'open'` can't seek the index; `IN (...)` can)."""
+    now = clock.now()
+    with pg_store.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO deals (owner_id, team_id, company, status, created_at, closed_at, maybe_count, "
+            "touch_count, touches_since_answer) "
+            "SELECT 'U' || (i % 500), 'T1', 'Co ' || i, CASE WHEN i % 50 = 0 THEN 'won' ELSE 'open' END, "
+            ":now - make_interval(hours => i % 8760), "
+            "CASE WHEN i % 50 = 0 THEN :now - make_interval(hours => i % 8760) END, 0, 0, 0 "
+            "FROM generate_series(1, 50000) AS i"), {"now": now})
+        conn.execute(text("ANALYZE deals"))
+    week = (now - timedelta(days=7), now)
+    plan = _plan_of(pg_store, lambda tx: tx.closed_between(*week))
+    # The index is entered by status, its leading column: a condition on closed_at alone (with status a
+    # filter) walks the whole index, every open deal included, and on a bigger table becomes a Seq Scan.
+    [cond] = [line for line in plan.splitlines() if "Index Cond" in line]
+    assert "ix_deals_status_closed_at" in plan and "Seq Scan" not in plan, plan
+    assert "status" in cond and "closed_at" in cond, plan
+    with pg_store.read() as tx:
+        found = tx.closed_between(*week)
+    assert found and all(d.status is Status.WON and week[0] <= d.closed_at < week[1] for d in found)

@@ -1,0 +1,71 @@
+"""What every group of queries shares: the session of the transaction and a few set-based helpers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, any_, bindparam, func, insert, inspect, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
+
+from storage import models as t
+
+
+class TxBase:
+    """One transaction (one user action). The query groups (`storage.reps`, `storage.deals`, ...) are
+    mixins over this; `storage.queries.Tx` composes them."""
+
+    def __init__(self, session: Session):
+        self.s = session
+
+    @property
+    def dialect(self) -> str:
+        bind = self.s.get_bind()
+        return bind.dialect.name
+
+    def count(self, what: str) -> int:
+        table = {"deals": t.Deal, "activities": t.Activity, "reps": t.Rep, "proposals": t.Proposal}[what]
+        return self.s.scalar(select(func.count()).select_from(table)) or 0
+
+    def _insert_once(self, table: type[t.Base], values: dict[str, Any]) -> bool:
+        """INSERT ... ON CONFLICT DO NOTHING; True when this call inserted the row."""
+        dialect = self.dialect
+        stmt: Insert
+        if dialect == "postgresql":
+            stmt = pg_insert(table).values(**values).on_conflict_do_nothing()
+        elif dialect == "sqlite":
+            stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
+        else:  # pragma: no cover - other backends: plain insert, let the constraint speak
+            stmt = insert(table).values(**values)
+        # rowcount is unreliable for this statement on some drivers; RETURNING is not.
+        key = inspect(table).primary_key[0]
+        return self.s.execute(stmt.returning(key)).first() is not None
+
+    def _among(self, column: Any, ids: Iterable[str]) -> ColumnElement[bool]:
+        """`column` is one of `ids`, however many, as ONE bound parameter: an array on PostgreSQL, a JSON
+        list read by json_each on SQLite (both far from any bound-parameter limit)."""
+        ids = sorted(set(ids))
+        dialect = self.dialect
+        if dialect == "postgresql":
+            return column == any_(bindparam(None, ids, type_=ARRAY(String())))
+        if dialect == "sqlite":
+            each = func.json_each(json.dumps(ids)).table_valued("value")
+            return column.in_(select(each.c.value))
+        return column.in_(ids)  # pragma: no cover - other backends
+
+    @staticmethod
+    def _chunks(ids: Iterable[str], size: int = 500) -> Iterator[list[str]]:
+        """Keep IN lists well under every backend's bound-parameter limit (a channel may have thousands)."""
+        ids = sorted(set(ids))
+        for i in range(0, len(ids), size):
+            yield ids[i:i + size]
+
+
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE or DELETE touched (`Session.execute` is typed as returning a plain `Result`)."""
+    return int(result.rowcount)
