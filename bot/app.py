@@ -23,9 +23,11 @@ from storage.health import readiness
 
 log = logging.getLogger("hardno")
 # Bolt acks from inside the listener, on its executor: with Bolt's default of 5 threads, five listeners busy
-# after their ack (Slack and database calls) make the sixth request wait for its ack. The work after an ack
-# is mostly waiting on I/O, so many threads cost little; the database pool bounds what runs at once.
-LISTENER_THREADS = 64
+# after their ack (Slack and database calls) make the sixth request wait for its ack, and fail. But each /deal
+# command holds two database connections at once (its rep's turn lock, bot/ordering.py, and its transaction):
+# more threads than half the pool (10 + 10 overflow, storage/db.py) and they can all hold one and wait for a
+# second until the pool times out. 9 threads stay under that.
+LISTENER_THREADS = 9
 bolt_log = logging.getLogger("hardno.bolt")
 
 
