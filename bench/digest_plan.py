@@ -220,7 +220,8 @@ def make_pg_database() -> tuple[str, callable]:
 # -- measuring (in a child process) ---------------------------------------------------------------------------
 
 def measure(url: str, what: str) -> dict:
-    from handlers.nudger import Due, plan_digests, planned
+    from handlers.digest.due import Due
+    from handlers.digest.plan import plan_digests, planned
     from storage import Store
     store = Store.from_url(url)
     with store.tx() as tx:

@@ -154,7 +154,7 @@ def cmd_serve(args) -> int:
 
 
 def cmd_digest(args) -> int:
-    from handlers.nudger import run_digests
+    from handlers.digest import run_digests
     app = runtime_for_jobs(load_settings(), need_token=not args.dry_run)
     report = run_digests(app.services, app.client, ignore_hour=args.now, only_user=args.user,
                          dry_run=args.dry_run, out=sys.stdout)
@@ -184,7 +184,7 @@ def runtime_for_jobs(settings: Settings, need_token: bool = True):
 
 
 def cmd_leaderboard(args) -> int:
-    from handlers.leaderboard import run_boards
+    from handlers.board import run_boards
     app = runtime_for_jobs(load_settings())
     report = run_boards(app.services, app.client, period=args.period, post=args.post, out=sys.stdout)
     print(report.summary(), file=sys.stderr)

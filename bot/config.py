@@ -7,7 +7,8 @@ import re
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_MODEL = "gpt-5-mini"
+from prompts import DEFAULT_MODEL
+
 _CRON = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]?\d|2[0-3]):([0-5]\d)$")
 
 

@@ -321,19 +321,26 @@ def default_content(req: dict) -> str:
         return json.dumps(_hardno_draft(prompt, kind), ensure_ascii=False)
     if fmt.get("type") == "json_schema":
         schema = (fmt.get("json_schema") or {}).get("schema") or {}
-        return json.dumps(_from_schema(schema))
+        return json.dumps(_from_schema(schema, schema.get("$defs") or {}))
     if fmt.get("type") == "json_object":
         return json.dumps({"reply": "This is a reply from FakeOpenAI."})
     return "This is a reply from FakeOpenAI."
 
 
-def _from_schema(schema: dict) -> Any:
+def _from_schema(schema: dict, defs: dict | None = None) -> Any:
+    """A value the schema accepts: its first enum value, the first of anyOf, $refs followed."""
+    defs = defs or {}
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/$defs/"):
+        return _from_schema(defs.get(ref.rsplit("/", 1)[1], {}), defs)
+    if schema.get("enum"):
+        return schema["enum"][0]
     t = schema.get("type")
     if "anyOf" in schema:
-        return _from_schema(schema["anyOf"][0])
+        return _from_schema(schema["anyOf"][0], defs)
     if t == "object":
         props = schema.get("properties") or {}
-        return {k: _from_schema(v) for k, v in props.items()}
+        return {k: _from_schema(v, defs) for k, v in props.items()}
     if t == "array":
         return []
     if t in ("integer", "number"):
@@ -355,11 +362,15 @@ def _hardno_draft(prompt: str, kind: str) -> dict:
     greet = f"Hi {contact}," if contact else "Hi there,"
     if kind == "meeting":
         slots = _field(prompt, "- Offer exactly these two time options, written exactly as given:")
-        body = (f"I'd like 30 minutes to agree the next step for {company}. "
+        booked = _field(prompt, "- Already booked: a call on").split(" is already in the calendar")[0]
+        body = ((f"Our call on {booked} is in the calendar; this is for the one after it. " if booked else "")
+                + f"I'd like 30 minutes to agree the next step for {company}. "
                 f"Would {slots} work? Please bring anyone else who weighs in on the decision.")
         why = "A purpose, two concrete times and the right people keep the deal from drifting."
     elif kind == "breakup":
-        body = (f"I've reached out a few times about {company} and don't want to keep bothering you. "
+        tries = (_field(prompt, "Write a last-try message. The rep has reached out").split(" since ")[0]
+                 or "a few times")
+        body = (f"I've reached out {tries} about {company} and don't want to keep bothering you. "
                 "If it's not a priority, a no is completely fine and I'll close it out; otherwise "
                 "I'll assume you're busy. Should I keep it open?")
         why = "A gracious last try leaves the decision with them and usually gets an answer."

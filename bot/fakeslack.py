@@ -11,7 +11,12 @@ What it does:
 * records every call (:class:`Call`) and lets tests wait for calls made from other threads
   (:meth:`FakeSlack.wait_for`), and calls :attr:`FakeSlack.on_call` for each one;
 * serves ``response_url`` endpoints (:meth:`FakeSlack.response_url`) and the external file upload URL;
-* injects failures on demand (:meth:`FakeSlack.fail`): HTTP 429 + ``Retry-After``, 5xx, or ``ok: false``;
+* enforces rate limits on demand (:meth:`FakeSlack.limit`), answering 429 + ``Retry-After`` as Slack does;
+* injects failures on demand (:meth:`FakeSlack.fail`): HTTP 429 + ``Retry-After``, 5xx, or ``ok: false``,
+  before the method runs or (``after=True``) once it has had its effect, or a connection dropped
+  without an answer (``drop=True``);
+* keeps the messages posted per channel and answers ``conversations.history`` with them (newest first,
+  ``metadata`` with ``include_all_metadata``), so a bot can look for a post it is unsure about;
 * validates every Block Kit payload it receives (slack_sdk's own model validators plus the documented
   limits slack_sdk does not check), collects the problems in :attr:`FakeSlack.block_errors` and answers
   the way Slack does (``invalid_blocks`` for messages, ``invalid_arguments`` for views).
@@ -89,7 +94,8 @@ MAX_PAGE_SIZE = 1000  # Slack: "specify a limit value under 1000"
 _JSON_STRING_FIELDS = ("blocks", "attachments", "view", "files", "metadata")
 
 _BOT_SCOPES = (
-    "chat:write,commands,users:read,channels:read,groups:read,im:read,im:write,mpim:read,files:write"
+    "chat:write,commands,users:read,channels:read,channels:history,groups:read,groups:history,im:read,"
+    "im:history,im:write,mpim:read,files:write"
 )
 
 
@@ -139,7 +145,7 @@ class Call:
 
 @dataclass
 class _Answer:
-    status: int
+    status: int  # 0: drop the connection without answering
     body: Any  # dict -> JSON, str -> text/plain
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -167,6 +173,8 @@ class _Failure:
     error: str
     retry_after: int | None
     remaining: int | None  # None: every call until reset()
+    after: bool = False  # run the method first (its effect happens), then answer the failure
+    drop: bool = False  # close the connection without any answer
 
     def answer(self, json_body: bool) -> _Answer:
         headers = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
@@ -755,6 +763,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             fake.server_errors.append(traceback.format_exc())
             answer = _Answer(500, {"ok": False, "error": "fake_slack_internal_error"})
+        if answer.status == 0:  # an injected dropped connection: the client sees it close unanswered
+            self.close_connection = True
+            return
         if isinstance(answer.body, (dict, list)):
             payload, ctype = json.dumps(answer.body).encode(), "application/json; charset=utf-8"
         else:
@@ -805,6 +816,9 @@ class FakeSlack:
         self._channels: dict[str, _Channel] = {}
         self._files: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, list[_Failure]] = {}
+        self.messages: dict[str, list[dict[str, Any]]] = {}  # channel id -> posted messages, oldest first
+        self._limits: dict[str, tuple[float, bool]] = {}  # method -> (calls per second, per channel?)
+        self._buckets: dict[tuple[str, str], list[float]] = {}
         self._cond = threading.Condition(threading.RLock())
         self._last_ts_us = 0
         self._ids = itertools.count(1)
@@ -827,6 +841,7 @@ class FakeSlack:
             "conversations.members": self._conversations_members,
             "conversations.join": self._conversations_join,
             "chat.postMessage": self._chat_post_message,
+            "conversations.history": self._conversations_history,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
             "chat.delete": self._chat_delete,
@@ -1015,6 +1030,7 @@ class FakeSlack:
             self.calls.clear()
             self.block_errors.clear()
             self._failures.clear()
+            self.messages.clear()
             self.server_errors.clear()
 
     def assert_no_block_errors(self) -> None:
@@ -1041,6 +1057,8 @@ class FakeSlack:
         error: str | None = None,
         retry_after: int = 1,
         times: int | None = 1,
+        after: bool = False,
+        drop: bool = False,
     ) -> None:
         """Make the next ``times`` calls to ``method`` fail (``times=None``: until :meth:`reset`).
 
@@ -1048,20 +1066,46 @@ class FakeSlack:
           body ``{"ok": false, "error": "ratelimited"}``
         * ``fail(m, 500)``: HTTP 500 (body error ``internal_error`` unless ``error`` is given)
         * ``fail(m, error="channel_not_found")``: HTTP 200 with ``ok: false`` and that error
+        * ``fail(m, drop=True)``: the connection closes without an answer
+        * ``after=True`` (with any of them): the method runs first (a post is posted), then the failure
+          is answered: Slack took the request, the bot can't know it did
 
         ``method`` may also be ``"response_url"`` or ``"file_upload"`` (those answer the error as plain text).
         """
+        if drop:
+            status, error = status or 0, error or "connection dropped"
         if status is None and error is None:
             raise ValueError("fail() needs a status, an error, or both")
-        status = status or 200
+        status = 0 if drop else status or 200
         if status == 200 and not error:
             raise ValueError("an HTTP 200 failure needs an error code")
         if times is not None and times < 1:
             raise ValueError("times must be >= 1 (or None for every call)")
         default = "ratelimited" if status == 429 else "internal_error" if status >= 500 else "invalid_request"
-        rule = _Failure(status, error or default, retry_after if status == 429 else None, times)
+        rule = _Failure(status, error or default, retry_after if status == 429 else None, times, after, drop)
         with self._cond:
             self._failures.setdefault(method, []).append(rule)
+
+    def limit(self, method: str, per_second: float, *, per_channel: bool = False) -> None:
+        """Enforce a rate limit on ``method`` the way Slack does: beyond ``per_second`` calls (workspace-wide,
+        or ``per_channel``) within a second, answer HTTP 429 with ``Retry-After: 1``."""
+        with self._cond:
+            self._limits[method] = (per_second, per_channel)
+
+    def _over_limit(self, method: str, params: dict[str, Any]) -> bool:
+        rule = self._limits.get(method)
+        if rule is None:
+            return False
+        rate, per_channel = rule
+        key = (method, str(params.get("channel") or "") if per_channel else "")
+        now = time.monotonic()
+        tokens, last = self._buckets.get(key, [rate, now])
+        tokens = min(rate, tokens + (now - last) * rate)
+        if tokens < 1:
+            self._buckets[key] = [tokens, now]
+            return True
+        self._buckets[key] = [tokens - 1, now]
+        return False
 
     def _take_failure(self, method: str) -> _Failure | None:
         rules = self._failures.get(method)
@@ -1125,8 +1169,10 @@ class FakeSlack:
         injected = False
         with self._cond:
             failure = self._take_failure(method)
-            if failure is not None:
+            if failure is not None and not failure.after:
                 answer, injected = failure.answer(json_body=True), True
+            elif self._over_limit(method, params):
+                answer = _Answer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
             elif bad_body is not None:
                 answer = _err("invalid_json", detail=bad_body)
             elif (auth := self._auth_error(headers, params)) is not None:
@@ -1138,6 +1184,8 @@ class FakeSlack:
                     answer = handler(params)
                 except _ApiError as e:
                     answer = _err(e.error, **e.extra)
+                if failure is not None:  # after=True: the method had its effect; the answer is lost
+                    answer, injected = failure.answer(json_body=True), True
         self._record(method, params, headers, answer, injected)
         return answer
 
@@ -1487,7 +1535,26 @@ class FakeSlack:
         if not (p.get("text") or p.get("blocks") or p.get("attachments")):
             raise _ApiError("no_text")
         ts = self._next_ts()
-        return _ok(channel=channel_id, ts=ts, message=self._message_obj(p, ts))
+        message = self._message_obj(p, ts)
+        self.messages.setdefault(channel_id, []).append(message)
+        return _ok(channel=channel_id, ts=ts, message=message)
+
+    def _conversations_history(self, p: dict[str, Any]) -> _Answer:
+        """Newest first, ``limit`` a page (Slack's default 100), cursor-paginated; ``metadata`` only with
+        ``include_all_metadata``, as Slack does. Needs the channel to be one the bot can read."""
+        ref = str(p.get("channel") or "")
+        ch = self._resolve_channel(ref)
+        if ch is None and ref not in self.messages:
+            raise _ApiError("channel_not_found")
+        if ch is not None and not ch.is_im and not ch.bot_is_member:
+            raise _ApiError("not_in_channel")
+        with_metadata = _truthy(p.get("include_all_metadata"))
+        found = [
+            m if with_metadata else {k: v for k, v in m.items() if k != "metadata"}
+            for m in reversed(self.messages.get(ch.id if ch else ref, []))
+        ]
+        page, meta = _paginate(found, p)
+        return _ok(messages=page, has_more=bool(meta["next_cursor"]), pin_count=0, response_metadata=meta)
 
     def _chat_post_ephemeral(self, p: dict[str, Any]) -> _Answer:
         problem = self._message_problems("chat.postEphemeral", p)

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
 log = logging.getLogger("hardno")
 
@@ -16,13 +18,13 @@ log = logging.getLogger("hardno")
 @dataclass(frozen=True)
 class Job:
     name: str
-    run: callable  # run(services, client)
+    run: Callable[[Any, Any], Any]  # run(services, client)
     every: timedelta
 
 
 def jobs() -> list[Job]:
-    from handlers.leaderboard import sweep_boards, sweep_kudos
-    from handlers.nudger import sweep_digests
+    from handlers.board import sweep_boards, sweep_kudos
+    from handlers.digest import sweep_digests
     return [
         # Due-ness is computed per rep from their zone, so one frequent sweep serves everyone.
         Job("digests", sweep_digests, timedelta(minutes=5)),

@@ -6,7 +6,7 @@ only wires them.
 
 from importlib import import_module
 
-SURFACES = ["commands", "actions", "views", "events", "shortcuts", "home", "export", "settings", "nudger", "leaderboard", "coaching", "privacy"]
+SURFACES = ["commands", "actions", "views", "events", "shortcuts", "home", "export", "settings", "digest", "board", "coaching", "privacy"]
 
 
 def register(app) -> None:

@@ -1,17 +1,19 @@
-"""Buttons on deal cards and on "which deal did you mean?" pickers."""
+"""Buttons on deal cards, on "which deal did you mean?" pickers (also the one-button "are you sure?" before
+a decision on part of a name), and **Add anyway** on a duplicate `/deal add`."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from slack_bolt import App
 
 from handlers import blocks as bk
-from handlers.commands import NOT_YOURS, Ask, Reply, ask_for, log_on
+from handlers.commands import NOT_YOURS, Ask, Reply, add_command, ask_for, do_add, log_on
 from handlers.deal_log import VERB_KIND, DealLog
 from handlers.domain.model import Kind, Source
-from handlers.views import meeting_modal
+from handlers.modals import meeting_modal
 
 CARD_KINDS = {"maybe": Kind.MAYBE, "touch": Kind.TOUCH, "won": Kind.WON, "no": Kind.NO,
               "drop": Kind.DROP, "reopen": Kind.REOPEN}
@@ -21,38 +23,43 @@ def register(app: App) -> None:
     app.action(re.compile(r"^deal:(maybe|touch|won|no|drop|reopen)$"))(card_button)
     app.action("deal:meet")(card_meeting)
     app.action(re.compile(r"^pick:\d+$"))(picked)
+    app.action("deal:add_anyway")(add_anyway)
 
 
-def ask_from(body, store, clock, reps, client, coach, settings, source=Source.BUTTON) -> Ask:
+def ask_from(body: Any, store: Any, clock: Any, reps: Any, client: Any, coach: Any, settings: Any,
+             source: Source = Source.BUTTON) -> Ask:
     return ask_for(body["user"], store=store, clock=clock, reps=reps, client=client, coach=coach,
                    settings=settings, channel_id=(body.get("channel") or {}).get("id", ""), source=source)
 
 
-def deal_id_of(action) -> int:
+def deal_id_of(action: Any) -> int:
     try:
         return int(action.get("value", ""))
     except ValueError:
         return 0
 
 
-def card_button(ack, body, action, respond, client, store, clock, reps, coach, settings):
+def card_button(ack: Any, body: Any, action: Any, respond: Any, client: Any, store: Any, clock: Any, reps: Any,
+                coach: Any, settings: Any) -> None:
     ack()
     ask = ask_from(body, store, clock, reps, client, coach, settings)
     reply = log_on(ask, deal_id_of(action), CARD_KINDS[action["action_id"].split(":")[1]])
     show(respond, reply)
 
 
-def card_meeting(ack, body, action, respond, client, store, clock, reps, coach, settings):
+def card_meeting(ack: Any, body: Any, action: Any, respond: Any, client: Any, store: Any, clock: Any, reps: Any,
+                 coach: Any, settings: Any) -> None:
     ack()
     deal = DealLog(store, clock).deal(body["user"]["id"], deal_id_of(action))
-    if deal is None:
+    if deal is None or deal.id is None:
         respond(text=NOT_YOURS, response_type="ephemeral", replace_original=False)
         return
     origin = {"response_url": body["response_url"]} if body.get("response_url") else {}
     client.views_open(trigger_id=body["trigger_id"], view=meeting_modal(deal.id, deal.company, origin))
 
 
-def picked(ack, body, action, respond, client, store, clock, reps, coach, settings):
+def picked(ack: Any, body: Any, action: Any, respond: Any, client: Any, store: Any, clock: Any, reps: Any,
+           coach: Any, settings: Any) -> None:
     """The rep chose one deal among several matches: finish what they typed."""
     ack()
     ask = ask_from(body, store, clock, reps, client, coach, settings, source=Source.COMMAND)
@@ -60,11 +67,12 @@ def picked(ack, body, action, respond, client, store, clock, reps, coach, settin
     with store.tx() as tx:
         found = tx.proposal(ask.rep.user_id, int(pending_id)) if pending_id.isdigit() else None
         fresh = found is not None and tx.settle_proposal(ask.rep.user_id, int(pending_id), "logged")
-    if not fresh:
+    if not fresh or found is None:
         show(respond, Reply("That choice was already made (or isn't yours)."))
         return
     p = found[1]
     verb = p["verb"]
+    reply: Reply | None
     if verb in VERB_KIND:
         when = datetime.fromisoformat(p["when"]) if p.get("when") else None
         reply = log_on(ask, int(deal_id), VERB_KIND[verb], p.get("note", ""), when)
@@ -78,7 +86,23 @@ def picked(ack, body, action, respond, client, store, clock, reps, coach, settin
         show(respond, reply)
 
 
-def show(respond, reply: Reply) -> None:
+def add_anyway(ack: Any, body: Any, action: Any, respond: Any, client: Any, store: Any, clock: Any, reps: Any,
+               coach: Any, settings: Any) -> None:
+    """The rep saw their open deal for that company and wants a second one: add it as they typed it."""
+    ack()
+    user, pending = body["user"]["id"], action.get("value", "")
+    with store.tx() as tx:
+        found = tx.proposal(user, int(pending)) if pending.isdigit() else None
+        fresh = found is not None and found[1].get("type") == "add" and tx.settle_proposal(user, int(pending), "logged")
+    if not fresh or found is None:
+        show(respond, Reply("That one was already added (or isn't yours)."))
+        return
+    p = found[1]
+    ask = ask_from(body, store, clock, reps, client, coach, settings, source=Source(p.get("source") or "command"))
+    show(respond, do_add(ask, add_command(p), anyway=True))
+
+
+def show(respond: Any, reply: Reply) -> None:
     """Replace the message the button was on with the result (privately if it wasn't theirs)."""
     if not reply.own:
         respond(text=reply.text, response_type="ephemeral", replace_original=False)

@@ -19,8 +19,11 @@ from slack_sdk.models.blocks import (
 
 from handlers.domain.amounts import Amount, format_amount
 from handlers.domain.model import Deal, Status
-from handlers.domain.text import clip, escape, plural  # noqa: F401 - re-exported for the listeners
+from handlers.domain.pipeline import Pipeline
+from handlers.domain.stalls import Stall
+from handlers.domain.text import clip, plural  # noqa: F401 - re-exported for the listeners
 from handlers.domain.when import describe
+from handlers.mrkdwn import entities, escape  # noqa: F401 - re-exported for the listeners
 
 MAX_SECTION = 2900  # Slack allows 3000 characters in a section's text; keep a margin
 
@@ -34,12 +37,6 @@ def plain(text: str, limit: int = 150) -> PlainTextObject:
 
 def md(text: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=clip(text, MAX_SECTION))
-
-
-def entities(text: str) -> str:
-    """Our own mrkdwn with Slack's three control characters as entities: `<deal>` and any echoed
-    `<!channel>` show literally (no pings, no links); our *bold* and `code` still format."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def amount_text(deal: Deal) -> str:
@@ -80,10 +77,13 @@ def deal_card(deal: Deal, tz: str, now: datetime, *, headline: str | None = None
     if headline:
         blocks.append(SectionBlock(text=md(headline)))
     blocks.append(HeaderBlock(text=plain(deal.company)))
+    # A closed deal has no plans: its card says when it was decided instead of a meeting or a snooze.
+    plan = (md(f"*Next meeting*\n{meeting_text(deal, tz, now)}") if deal.is_open else
+            md(f"*Decided*\n{describe(deal.closed_at, tz, now) if deal.closed_at else 'closed'}"))
     blocks.append(SectionBlock(fields=[
         md(f"*Amount*\n{escape(amount_text(deal))}"),
         md(f"*State*\n{STATE_LABEL[deal.status]}"),
-        md(f"*Next meeting*\n{meeting_text(deal, tz, now)}"),
+        plan,
         md(f"*Maybes so far*\n{deal.maybe_count}"),
         md(f"*Unanswered tries*\n{deal.touches_since_answer}"),
         md(f"*Age*\n{plural(age_days(deal, now), 'day')}"),
@@ -93,10 +93,11 @@ def deal_card(deal: Deal, tz: str, now: datetime, *, headline: str | None = None
         facts.append(f"contact: {escape(clip(deal.contact, 200))}")
     if deal.stage:
         facts.append(f"waiting on: {escape(clip(deal.stage, 100))}")
-    if deal.snoozed_until and deal.snoozed_until > now:
+    if deal.is_open and deal.snoozed_until and deal.snoozed_until > now:
         facts.append(f"snoozed until {describe(deal.snoozed_until, tz, now)}")
-    if deal.close_reason:
-        facts.append(f"reason: {escape(clip(deal.close_reason, 300))}")
+    if deal.close_reason:  # what was typed with the decision: a reason for a no, a note on a win
+        label = "note" if deal.status is Status.WON else "reason"
+        facts.append(f"{label}: {escape(clip(deal.close_reason, 300))}")
     elif deal.last_maybe_note:
         facts.append(f"last maybe: “{escape(clip(deal.last_maybe_note, 300))}”")
     blocks.append(ContextBlock(elements=[md(" · ".join(facts))]))
@@ -104,7 +105,8 @@ def deal_card(deal: Deal, tz: str, now: datetime, *, headline: str | None = None
     return blocks
 
 
-def deal_line(deal: Deal, tz: str, now: datetime) -> str:
+def deal_line(deal: Deal, tz: str, now: datetime, stalls: Sequence[Stall] = ()) -> str:
+    """One deal in a list; `stalls` (the digest's reasons, when it would list the deal) go under it."""
     bits = [f"*{escape(clip(deal.company, 120))}* (#{deal.id})"]
     if deal.amount is not None:
         bits.append(escape(amount_text(deal)))
@@ -114,9 +116,39 @@ def deal_line(deal: Deal, tz: str, now: datetime) -> str:
         if deal.touches_since_answer:
             bits.append(plural(deal.touches_since_answer, "unanswered try", "unanswered tries"))
         bits.append(f"next: {meeting_text(deal, tz, now)}")
-    else:
+        if deal.snoozed_until is not None and deal.snoozed_until > now:
+            bits.append(f"snoozed until {describe(deal.snoozed_until, tz, now)}")
+    elif deal.closed_at is not None:
         bits.append(f"{STATE_LABEL[deal.status]} {describe(deal.closed_at, tz, now)}")
-    return "• " + " · ".join(bits)
+    else:
+        bits.append(STATE_LABEL[deal.status])
+    line = "• " + " · ".join(bits)
+    if stalls:
+        line += f"\n      _{escape(stalls[0].reason)}_"
+    return line
+
+
+def pipeline_sections(p: Pipeline, tz: str, now: datetime, *, open_groups: bool = True,
+                      closed_title: str | None = None, limit: int = 40) -> list[Block]:
+    """The groups of `p`, most urgent first. "Needs a decision" and "Open, on track" always show with
+    `open_groups` (an empty group reads as good news); "Meeting passed" and "Snoozed" only when they
+    have deals; the closed deals under `closed_title` when one is given."""
+    def lines(deals: Sequence[Deal]) -> list[str]:
+        return [deal_line(d, tz, now) for d in deals]
+
+    out: list[Block] = []
+    if open_groups:
+        out += section_lines(f"Needs a decision ({len(p.needs_decision)})",
+                             [deal_line(s.deal, tz, now, s.stalls) for s in p.needs_decision], limit=limit)
+        if p.meeting_passed:
+            out += section_lines(f"Meeting passed, no next one booked ({len(p.meeting_passed)})",
+                                 lines(p.meeting_passed), limit=limit)
+        out += section_lines(f"Open, on track ({len(p.on_track)})", lines(p.on_track), limit=limit)
+        if p.snoozed:
+            out += section_lines(f"Snoozed ({len(p.snoozed)})", lines(p.snoozed), limit=limit)
+    if closed_title is not None:
+        out += section_lines(f"{closed_title} ({len(p.closed)})", lines(p.closed), limit=limit)
+    return out
 
 
 def section_lines(title: str, lines: Sequence[str], *, limit: int = 40) -> list[Block]:
@@ -124,7 +156,8 @@ def section_lines(title: str, lines: Sequence[str], *, limit: int = 40) -> list[
     shown = list(lines[:limit])
     if len(lines) > limit:
         shown.append(f"_…and {len(lines) - limit} more: `/deal export` sends you all of them._")
-    blocks, chunk = [], f"*{title}*"
+    blocks: list[Block] = []
+    chunk = f"*{title}*"
     for line in shown or ["_none_"]:
         if len(chunk) + 1 + len(line) > MAX_SECTION:
             blocks.append(SectionBlock(text=md(chunk)))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ConfigDict
 
 import prompts
@@ -27,6 +28,7 @@ from handlers.domain.drafts import (
     DraftKind,
     Situation,
     Tone,
+    booked_meeting,
     company_name,
     detect_brushoff,
     first_name,
@@ -35,15 +37,15 @@ from handlers.domain.drafts import (
     format_slots,
     is_consensus_stall,
     last_touch_was_email,
-    meeting_slots,
+    named_date,
     pick_kind,
     safety_problems,
-    subject_for,
-    template_draft,
+    slots_for,
     without_names,
     zone,
 )
 from handlers.domain.model import Activity
+from handlers.domain.templates import subject_for, template_draft, times
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ MAX_HISTORY = 12
 class LLMConfig:
     api_key: str
     base_url: str | None = None
-    model: str = "gpt-4o-mini"
+    model: str = prompts.DEFAULT_MODEL
     timeout: float = 20.0
     max_retries: int = 1
 
@@ -141,7 +143,8 @@ def prompt_values(s: Situation, kind: DraftKind, tone: Tone) -> dict[str, str]:
     if picked is not kind:
         reason = f"the rep asked for a {kind.value} draft"
     key = detect_brushoff(d.last_maybe_note)
-    slots = meeting_slots(s.now, s.tz)
+    slots = slots_for(s)
+    booked, named = booked_meeting(s), named_date(s)
     return {
         "kind": kind.value,
         "tone": _TONE_RULES[tone],
@@ -158,6 +161,7 @@ def prompt_values(s: Situation, kind: DraftKind, tone: Tone) -> dict[str, str]:
         "last_maybe": _when(d.last_maybe_at, s.tz),
         "touch_count": str(d.touch_count),
         "touches_since_answer": str(d.touches_since_answer),
+        "tries": times(d.touches_since_answer),
         "created": _when(d.created_at, s.tz),
         "last_answer": _when(d.last_answer_at, s.tz),
         "next_meeting": _when_at(d.next_meeting_at, s.tz) if d.next_meeting_at else "none",
@@ -165,6 +169,11 @@ def prompt_values(s: Situation, kind: DraftKind, tone: Tone) -> dict[str, str]:
         "tz": zone(s.tz).key,  # the zone actually used (unknown names fall back to UTC)
         "brushoff": f'"{BRUSHOFF_LABELS[key]}"' if key else "a vague maybe",
         "slots": format_slots(slots, s.tz),
+        "booked": (f"a call on {_when_at(booked, s.tz)} is already in the calendar: say so in one short clause; "
+                   "the options above are for the conversation after it" if booked
+                   else "nothing yet: this request books the next conversation"),
+        "named_date": (f"{_when(named, s.tz)} (the prospect's own date: use it, never a guess such as "
+                       "'early January')" if named else "none"),
         "attendees": ("the contact and the other decision makers (for example whoever owns the budget); "
                       "ask the contact to bring them" if is_consensus_stall(d)
                       else "the contact, plus anyone else who should weigh in"),
@@ -180,7 +189,7 @@ def fill(template: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER_RE.sub(lambda m: values[m.group(1)], template)
 
 
-def build_messages(s: Situation, kind: DraftKind, tone: Tone = Tone.DEFAULT) -> list[dict[str, str]]:
+def build_messages(s: Situation, kind: DraftKind, tone: Tone = Tone.DEFAULT) -> list[ChatCompletionMessageParam]:
     return [
         {"role": "system", "content": prompts.load("system")},
         {"role": "user", "content": fill(prompts.load(kind.value), prompt_values(s, kind, tone))},
@@ -195,11 +204,14 @@ def _rule_problems(text: str, s: Situation, kind: DraftKind) -> list[str]:
     if bare.count("?") != 1:
         problems.append(f"{bare.count('?')} question marks (want exactly one)")
     if kind is DraftKind.MEETING:
-        for slot in meeting_slots(s.now, s.tz):
+        for slot in slots_for(s):
             day = fmt_day(slot, s.tz).split(" ", 1)[1]  # '1 Dec' (locale-independent)
             hhmm = f"{slot.astimezone(zone(s.tz)):%H:%M}"
             if not re.search(rf"\b{day}\b", text) or hhmm not in text:
                 problems.append(f"time option {fmt_slot(slot, s.tz)} missing")
+        booked = booked_meeting(s)
+        if booked is not None and not re.search(rf"\b{fmt_day(booked, s.tz).split(' ', 1)[1]}\b", text):
+            problems.append("the meeting already booked is not mentioned")
     return problems
 
 
@@ -211,7 +223,7 @@ def _clean(text: str) -> str:
 class Coach:
     """Drafts messages. `Coach(None)` uses templates only; with an LLMConfig it asks the model first."""
 
-    def __init__(self, llm: LLMConfig | None):
+    def __init__(self, llm: LLMConfig | None) -> None:
         self.llm = llm
         self._client: openai.OpenAI | None = None
         if llm is not None:

@@ -55,8 +55,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from typing import Any
 
-from slack_bolt import App
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -100,11 +102,11 @@ MAX_EDIT = 3000  # plain_text_input's max_length ceiling
 
 def situation(ask: Ask, deal: Deal) -> Situation:
     """Everything the coach may use: this deal, its own history, the rep's name and zone, now."""
-    history = tuple(ask.log.history(ask.rep.user_id, deal.id))
+    history = tuple(ask.log.history(ask.rep.user_id, deal.id)) if deal.id is not None else ()
     return Situation(deal=deal, history=history, rep_name=ask.rep.name, tz=ask.rep.tz, now=ask.clock.now())
 
 
-def _coach(ask: Ask):
+def _coach(ask: Ask) -> Any:
     if ask.coach is None:
         from handlers.coach import Coach
         return Coach(None)
@@ -133,7 +135,7 @@ def draft_reply(ask: Ask, deal_id: int, kind: DraftKind | str | None = None, ton
                "fallback": draft.source == "template" and bool(getattr(coach, "uses_llm", False))}
     with ask.store.tx() as tx:
         pid = tx.save_proposal(ask.rep.user_id, payload, ask.clock.now())
-    return Reply(f"Draft {KIND_LABEL[draft.kind]} for {bk.clip(deal.company, 200)}", draft_blocks(pid, payload))
+    return Reply(f"Draft {KIND_LABEL[draft.kind]} for {name}", draft_blocks(pid, payload))
 
 
 def send_draft(ask: Ask, deal_id: int, kind: DraftKind | str | None, deliver: Deliver,
@@ -178,18 +180,18 @@ def draft_blocks(pid: int, p: dict) -> list[Block]:
 
 # --------------------------------------------------------------------------- delivering
 
-def can_respond(respond) -> bool:
+def can_respond(respond: Respond | None) -> bool:
     """Whether `respond` can answer: Bolt hands a Respond without a URL to e.g. App Home buttons."""
     return respond is not None and getattr(respond, "response_url", True) is not None
 
 
-def deliverer(ask: Ask, respond=None, *, replace: bool = False) -> Deliver:
+def deliverer(ask: Ask, respond: Respond | None = None, *, replace: bool = False) -> Deliver:
     """How a reply reaches the rep: through `respond` (a new ephemeral message, or replacing the
     message with the button when `replace`), or as a DM when there is no response_url.
     Replies that aren't the rep's own (`Reply.own` False) are always private and never replace."""
 
     def deliver(reply: Reply) -> None:
-        if not can_respond(respond):
+        if respond is None or not can_respond(respond):
             ask.client.chat_postMessage(channel=ask.reps.dm_channel(ask.rep), text=reply.text,
                                         blocks=bk.as_dicts(reply.blocks))
         elif not reply.own:
@@ -203,9 +205,10 @@ def deliverer(ask: Ask, respond=None, *, replace: bool = False) -> Deliver:
     return deliver
 
 
-def on_draft_button(kind: DraftKind | str | None):
+def on_draft_button(kind: DraftKind | str | None) -> Callable[..., None]:
     """A Bolt listener for a button whose value is a deal id: drafts `kind` as a follow-up message."""
-    def listener(ack, body, action, respond, client, store, clock, reps, coach, settings):
+    def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient,
+                 store: Any, clock: Any, reps: Any, coach: Any, settings: Any) -> None:
         ack()
         ask = ask_from(body, store, clock, reps, client, coach, settings)
         send_draft(ask, deal_id_of(action), kind, deliverer(ask, respond))
@@ -234,7 +237,7 @@ def coach_command(ask: Ask, cmd: Command) -> Reply:
     return draft_reply(ask, target.id, cmd.option)
 
 
-def _pid(action) -> int:
+def _pid(action: dict[str, Any]) -> int:
     head = (action.get("value") or "").split(":", 1)[0]
     return int(head) if head.isdigit() else 0
 
@@ -265,24 +268,26 @@ def log_draft(ask: Ask, p: dict, text: str, subject: str | None) -> Reply:
     return Reply(reply.text, reply.blocks[:1] + sent + reply.blocks[1:])
 
 
-def log_sent(ack, body, action, respond, client, store, clock, reps, coach, settings):
+def log_sent(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient,
+             store: Any, clock: Any, reps: Any, coach: Any, settings: Any) -> None:
     ack()
     ask = ask_from(body, store, clock, reps, client, coach, settings, source=Source.COACH)
     deliver = deliverer(ask, respond, replace=True)
     p, why_not = _take(ask, _pid(action), "logged")
     if p is None:
-        deliver(Reply(why_not, own=False))
+        deliver(Reply(why_not or NOT_YOURS, own=False))
         return
     deliver(log_draft(ask, p, p["text"], p.get("subject")))
 
 
-def redraft(ack, body, action, respond, client, store, clock, reps, coach, settings):
+def redraft(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient,
+            store: Any, clock: Any, reps: Any, coach: Any, settings: Any) -> None:
     ack()
     ask = ask_from(body, store, clock, reps, client, coach, settings)
     deliver = deliverer(ask, respond, replace=True)
     p, why_not = _take(ask, _pid(action), "redrafted")
     if p is None:
-        deliver(Reply(why_not, own=False))
+        deliver(Reply(why_not or NOT_YOURS, own=False))
         return
     deliver(draft_reply(ask, int(p["deal"]), p["kind"], TONE_ACTIONS[action["action_id"]],
                         variant=p.get("variant"), reason=p.get("reason")))
@@ -308,24 +313,26 @@ def edit_modal(pid: int, p: dict, origin: dict) -> dict:
                 private_metadata=json.dumps({"proposal": pid, **origin})[:3000], blocks=blocks).to_dict()
 
 
-def edit_draft(ack, body, action, respond, client, store, clock, reps, coach, settings):
+def edit_draft(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient,
+               store: Any, clock: Any, reps: Any, coach: Any, settings: Any) -> None:
     ack()  # the modal must open within 3 s of the click: only a quick lookup before it
     user, pid = body["user"]["id"], _pid(action)
     with store.tx() as tx:
         found = tx.proposal(user, pid) if pid else None
     problem = (NOT_YOURS if found is None or found[1].get("type") != "draft" else
                STALE.get(found[0], "That draft was already handled.") if found[0] != "pending" else None)
-    if problem:
+    if problem or found is None:
         if can_respond(respond):
-            respond(text=problem, response_type="ephemeral", replace_original=False)
+            respond(text=problem or NOT_YOURS, response_type="ephemeral", replace_original=False)
         return
     origin = {"response_url": body["response_url"]} if body.get("response_url") else {}
     client.views_open(trigger_id=body["trigger_id"], view=edit_modal(pid, found[1], origin))
 
 
-def submit_edit(ack, body, view, client, store, clock, reps, coach, settings):
+def submit_edit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, store: Any, clock: Any,
+                reps: Any, coach: Any, settings: Any) -> None:
     v = values(view)
-    text = (v.get("text") or "").strip()
+    text = str(v.get("text") or "").strip()
     if not text:
         ack(response_action="errors", errors={"text": "Write the message you sent (or Cancel)."})
         return
@@ -337,12 +344,12 @@ def submit_edit(ack, body, view, client, store, clock, reps, coach, settings):
         problem = (NOT_YOURS if found is None or found[1].get("type") != "draft" else
                    None if tx.settle_proposal(user, pid, "logged") else
                    STALE.get(found[0], "That draft was already handled."))
-    if problem:
-        ack(response_action="errors", errors={"text": problem})
+    if problem or found is None:
+        ack(response_action="errors", errors={"text": problem or NOT_YOURS})
         return
     ack()
     ask = ask_for(body["user"], store=store, clock=clock, reps=reps, client=client, coach=coach,
                   settings=settings, source=Source.COACH)
-    subject = " ".join((v.get("subject") or "").split()) or None
+    subject = " ".join(str(v.get("subject") or "").split()) or None
     reply = log_draft(ask, found[1], text, subject)
     deliver(client, reps, ask.rep, reply, {k: meta[k] for k in ("response_url",) if meta.get(k)})

@@ -2,33 +2,59 @@
 
 Subcommands that belong to other features (coach, board, settings, export)
 register themselves with `@subcommand("verb")`, so this module stays the router.
+
+Decisions:
+- A decision (won, no, drop) on a fuzzy reference (part of a name; not the `#id`, the whole name or
+  the name without its legal form) asks first, with one button, so that a stray word never closes a
+  deal ("Monsters Inc" was once closed by `/deal won inc`; a legal form alone now matches nothing).
+- `/deal add` of a company that already has an open deal shows that deal's card and an
+  **Add anyway** button (`deal:add_anyway`) instead of silently making a duplicate.
+- Every reply that echoes what the rep typed escapes it, in the blocks and in the fallback `text`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from slack_bolt import App
+from slack_sdk.models.blocks import ActionsBlock, Block
 
 from handlers import blocks as bk
 from handlers.deal_log import VERB_KIND, DealLog
-from handlers.domain.grammar import MEANING, USAGE, Command, Usage, help_text, parse_command
+from handlers.domain.amounts import Amount
+from handlers.domain.grammar import (
+    HELP_ALIASES,
+    HELP_TERMS,
+    HELP_TITLE,
+    MEANING,
+    USAGE,
+    Command,
+    Usage,
+    help_entries,
+    parse_command,
+)
 from handlers.domain.model import Kind, Rep, Source
-from handlers.domain.refs import Candidate
+from handlers.domain.refs import Candidate, exact, legal_form_only, same_company
 from handlers.domain.when import describe
+from handlers.modals import add_deal_modal
+
+DECISIONS = frozenset({"won", "no", "drop"})  # closing verbs: a fuzzy reference asks before them
+DECIDED = {"won": "won", "no": "a hard no", "drop": "dropped"}
 
 
 @dataclass
 class Reply:
-    text: str  # the notification / fallback text
-    blocks: list = None
+    text: str  # the notification / fallback text (already escaped where it holds user text)
+    blocks: list[Block] = field(default_factory=list)  # none given: the text as one section
     own: bool = True  # False: the rep acted on something that isn't theirs; answer privately
 
-    def __post_init__(self):
-        if self.blocks is None:
+    def __post_init__(self) -> None:
+        if not self.blocks:
             self.blocks = bk.text_reply(self.text)
 
 
@@ -46,16 +72,17 @@ class Ask:
     reps: Any = None
     channel_id: str = ""
     source: Source = Source.COMMAND
-    respond: Callable | None = None  # for subcommands whose answer comes later (e.g. the coach)
+    respond: Callable[..., Any] | None = None  # for subcommands whose answer comes later (e.g. the coach)
 
 
 NOT_YOURS = "That deal isn't one of yours (or no longer exists), so I left it alone."
 
-SUBCOMMANDS: dict[str, Callable[[Ask, Command], Reply | None]] = {}
+Handler = Callable[[Ask, Command], "Reply | None"]
+SUBCOMMANDS: dict[str, Handler] = {}
 
 
-def subcommand(verb: str):
-    def register(fn):
+def subcommand(verb: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
         SUBCOMMANDS[verb] = fn
         return fn
     return register
@@ -65,22 +92,24 @@ def register(app: App) -> None:
     app.command("/deal")(deal_command)
 
 
-def ask_for(user: dict, *, store, clock, reps, client, coach, settings, **kw) -> Ask:
+def ask_for(user: dict[str, Any], *, store: Any, clock: Any, reps: Any, client: Any, coach: Any, settings: Any,
+            **kw: Any) -> Ask:
     """An Ask for the Slack user in a payload (`{"id": ..., "team_id": ...}`)."""
     rep = reps.get(user["id"], user.get("team_id", ""))
     return Ask(rep, DealLog(store, clock), clock, client, store, coach, settings, reps=reps, **kw)
 
 
-def deal_command(ack, command, respond, client, store, clock, reps, coach, settings, turn):
+def deal_command(ack: Any, command: dict[str, Any], respond: Any, client: Any, store: Any, clock: Any, reps: Any,
+                 coach: Any, settings: Any, turn: Any) -> None:
     ack()
     with turn or nullcontext():  # after the rep's earlier commands (bot/ordering.py)
         _deal_command(command, respond, client, store, clock, reps, coach, settings)
 
 
-def _deal_command(command, respond, client, store, clock, reps, coach, settings):
+def _deal_command(command: dict[str, Any], respond: Any, client: Any, store: Any, clock: Any, reps: Any,
+                  coach: Any, settings: Any) -> None:
     text = (command.get("text") or "").strip()
-    if text.lower() in ("add", "new", "create"):
-        from handlers.views import add_deal_modal  # a modal must open within 3 s of the trigger: nothing slow
+    if text.lower() in ("add", "new", "create"):  # a modal must open within 3 s of the trigger: nothing slow
         client.views_open(trigger_id=command["trigger_id"], view=add_deal_modal())
         return
     ask = ask_for({"id": command["user_id"], "team_id": command.get("team_id", "")}, store=store, clock=clock,
@@ -96,7 +125,7 @@ def run(ask: Ask, text: str) -> Reply | None:
     companies = [c.company for c in ask.log.candidates(ask.rep.user_id)]
     cmd = parse_command(text, ask.rep.tz, ask.clock.now(), companies)
     if isinstance(cmd, Usage):  # it may echo what the rep typed: no pings, no links
-        return Reply(bk.entities(cmd.message))
+        return Reply(bk.entities(cmd.message) + ("\n\n" + help_text() if cmd.full_help else ""))
     handler = SUBCOMMANDS.get(cmd.verb) or VERBS.get(cmd.verb)
     if handler is None:
         return Reply(f"`/deal {cmd.verb}` isn't available yet.")
@@ -105,16 +134,33 @@ def run(ask: Ask, text: str) -> Reply | None:
 
 # -- the deal log's own verbs ------------------------------------------------
 
+def help_text() -> str:
+    """The full /deal help in Slack mrkdwn, from the grammar's plain data; `<deal>` shows literally."""
+    lines = [f"*{HELP_TITLE}*"]
+    lines += [f"`{usage}`  {meaning}" for usage, meaning in help_entries()]
+    lines += [f"`{term}`: {what}: " + ", ".join(f"`{e}`" for e in examples) + "."
+              for term, what, examples in HELP_TERMS]
+    lines.append("Also: " + ", ".join(f"`{short}` = {verb}" for short, verb in HELP_ALIASES) + ".")
+    return bk.entities("\n".join(lines))
+
+
 def do_help(ask: Ask, cmd: Command) -> Reply:
     if cmd.option in USAGE:  # `/deal help meet`: just that one
         return Reply(bk.entities(f"`{USAGE[cmd.option]}`  {MEANING[cmd.option]}\n`/deal help` lists everything."))
-    return Reply(bk.entities(help_text()))
+    return Reply(help_text())
 
 
-def do_add(ask: Ask, cmd: Command) -> Reply:
+def do_add(ask: Ask, cmd: Command, anyway: bool = False) -> Reply:
+    """Add the deal, unless the rep already has an open one for that company (then: its card, and a
+    button to add this one anyway)."""
+    if not anyway and cmd.company:
+        same = [c for c in ask.log.candidates(ask.rep.user_id) if c.open and same_company(c.company, cmd.company)]
+        existing = ask.log.deal(ask.rep.user_id, same[0].id) if same else None
+        if existing is not None:
+            return _duplicate(ask, cmd, existing)
     amount = cmd.amount
-    deal = ask.log.add(ask.rep.user_id, ask.rep.team_id, cmd.company, amount=amount and amount.value,
-                       currency=amount and amount.currency, when=cmd.when, contact=cmd.contact,
+    deal = ask.log.add(ask.rep.user_id, ask.rep.team_id, cmd.company or "", amount=amount.value if amount else None,
+                       currency=amount.currency if amount else None, when=cmd.when, contact=cmd.contact,
                        stage=cmd.stage, note=cmd.note, source=ask.source)
     understood = [f"amount {bk.escape(bk.amount_text(deal))}"] if amount else []
     if cmd.when:
@@ -123,26 +169,40 @@ def do_add(ask: Ask, cmd: Command) -> Reply:
     return Reply(head, bk.deal_card(deal, ask.rep.tz, ask.clock.now(), headline=head + "."))
 
 
+def _duplicate(ask: Ask, cmd: Command, existing: Any) -> Reply:
+    amount = cmd.amount
+    with ask.store.tx() as tx:
+        pending = tx.save_proposal(ask.rep.user_id, {
+            "type": "add", "company": cmd.company, "amount": str(amount.value) if amount else None,
+            "currency": amount.currency if amount else None, "when": cmd.when.isoformat() if cmd.when else None,
+            "contact": cmd.contact, "stage": cmd.stage, "note": cmd.note, "source": ask.source.value},
+            ask.clock.now())
+    name = bk.escape(bk.clip(existing.company, 200))
+    head = (f"You already have an open deal for *{name}* (#{existing.id}), so I didn't add another. "
+            "Log news on it below, or add a second deal anyway.")
+    blocks = bk.deal_card(existing, ask.rep.tz, ask.clock.now(), headline=head)
+    blocks.append(ActionsBlock(elements=[bk.button("Add anyway", "deal:add_anyway", str(pending))]))
+    return Reply(head, blocks)
+
+
+def add_command(p: dict[str, Any]) -> Command:
+    """The `/deal add` a saved "add anyway" proposal holds."""
+    amount = Amount(Decimal(p["amount"]), p.get("currency")) if p.get("amount") else None
+    return Command("add", company=p["company"], amount=amount,
+                   when=datetime.fromisoformat(p["when"]) if p.get("when") else None,
+                   contact=p.get("contact"), stage=p.get("stage"), note=p.get("note") or "")
+
+
 def do_list(ask: Ask, cmd: Command) -> Reply:
+    """`/deal list [open|maybes|closed|all]`: grouped as the digest judges them (see domain.pipeline)."""
     which = cmd.option or "open"
-    p = ask.log.pipeline(ask.rep.user_id, which)
-    tz, now = ask.rep.tz, ask.clock.now()
-
-    def lines(deals):
-        return [bk.deal_line(d, tz, now) for d in deals]
-
-    out = [bk.HeaderBlock(text=bk.plain(f"Your deals ({which})"))]
-    if which != "closed":  # closed deals never need a decision
-        out += bk.section_lines(f"Needs a decision ({len(p.needs_decision)})", lines(p.needs_decision))
-    if which != "maybes":
-        if which != "closed":
-            out += bk.section_lines(f"Open, on track ({len(p.open)})", lines(p.open))
-        if which in ("closed", "all"):
-            out += bk.section_lines(f"Closed out ({len(p.closed)})", lines(p.closed))
-    total = len(p.needs_decision) + len(p.open) + len(p.closed)
-    if total == 0:
+    p = ask.log.pipeline(ask.rep, which)
+    out: list[bk.Block] = [bk.HeaderBlock(text=bk.plain(f"Your deals ({which})"))]
+    out += bk.pipeline_sections(p, ask.rep.tz, ask.clock.now(), open_groups=which != "closed",  # closed: never
+                                closed_title="Closed out" if which in ("closed", "all") else None)
+    if p.total == 0:
         out.append(bk.ContextBlock(elements=[bk.md("Nothing here yet. Add one: `/deal add Acme $12k next:dec 3`")]))
-    return Reply(f"Your deals: {total}", out)
+    return Reply(f"Your deals: {p.total}", out)
 
 
 _HEADLINES = {
@@ -161,11 +221,34 @@ def log_verb(ask: Ask, cmd: Command) -> Reply | None:
     target = resolve(ask, cmd)
     if isinstance(target, Reply):
         return target
+    if cmd.verb in DECISIONS and not exact(cmd.ref or "", target):
+        return _confirm(ask, cmd, target)
+    if cmd.verb == "reopen" and target.open:
+        return Reply(f"*{bk.escape(bk.clip(target.company, 200))}* is already open; nothing changed.")
     kind = VERB_KIND[cmd.verb]
     return log_on(ask, target.id, kind, cmd.note, cmd.when)
 
 
-def log_on(ask: Ask, deal_id: int, kind: Kind, note: str = "", when=None, headline: str | None = None) -> Reply:
+def _confirm(ask: Ask, cmd: Command, target: Candidate) -> Reply:
+    """A decision on a fuzzy reference: ask with one button (the picker's, so the click finishes it)."""
+    pending = _pending_verb(ask, cmd)
+    ref, name = bk.escape(bk.clip(cmd.ref or "", 100)), bk.escape(bk.clip(target.company, 200))
+    prompt = (f"“{ref}” is part of *{name}* (#{target.id}). Mark *{name}* {DECIDED[cmd.verb]}? "
+              f"Nothing changes until you click.")
+    label = f"Yes, {target.company} is {DECIDED[cmd.verb]}"
+    return Reply(prompt, bk.pick_deal(prompt, [(label, f"{pending}:{target.id}")], "pick"))
+
+
+def _pending_verb(ask: Ask, cmd: Command) -> int:
+    with ask.store.tx() as tx:
+        pending: int = tx.save_proposal(ask.rep.user_id, {
+            "type": "verb", "verb": cmd.verb, "note": cmd.note,
+            "when": cmd.when.isoformat() if cmd.when else None, "option": cmd.option}, ask.clock.now())
+    return pending
+
+
+def log_on(ask: Ask, deal_id: int, kind: Kind, note: str = "", when: datetime | None = None,
+           headline: str | None = None) -> Reply:
     """Log `kind` on one of the rep's deals and show the updated card (under `headline` if given)."""
     done = ask.log.log(ask.rep.user_id, deal_id, kind, note, when=when, source=ask.source)
     if done is None:
@@ -176,9 +259,9 @@ def log_on(ask: Ask, deal_id: int, kind: Kind, note: str = "", when=None, headli
         head = f"Already logged that on *{name}* a moment ago; I counted it once."
     elif done.already_closed:
         head = f"*{name}* is already closed out ({bk.STATE_LABEL[deal.status]}); nothing changed. Reopen it first if it's live again."
-    elif kind is Kind.MEETING:
+    elif kind is Kind.MEETING and when is not None:
         head = f"Next meeting with *{name}*: {describe(when, tz, now)}. A meeting with a next meeting is a real deal."
-    elif kind is Kind.SNOOZE:
+    elif kind is Kind.SNOOZE and when is not None:
         head = f"No nudges about *{name}* until {describe(when, tz, now)}."
     elif headline:
         head = headline.format(c=name)
@@ -194,15 +277,15 @@ def resolve(ask: Ask, cmd: Command) -> Candidate | Reply:
     if len(found) == 1:
         return found[0]
     ref = bk.escape(bk.clip(cmd.ref or "", 100))
+    if not found and legal_form_only(cmd.ref or ""):
+        return Reply(f"“{ref}” is only a legal form, which names no deal. Give more of the company's name, "
+                     "or its `#id`.")
     if not found:
         open_names = [c.company for c in ask.log.candidates(ask.rep.user_id) if c.open][:10]
         hint = ("Your open deals: " + ", ".join(bk.escape(bk.clip(n, 60)) for n in open_names)
                 if open_names else "You have no open deals yet: `/deal add Acme $12k`.")
         return Reply(f"No deal of yours matches “{ref}”. {hint}")
-    with ask.store.tx() as tx:
-        pending = tx.save_proposal(ask.rep.user_id, {"type": "verb", "verb": cmd.verb, "note": cmd.note,
-                                                     "when": cmd.when.isoformat() if cmd.when else None,
-                                                     "option": cmd.option}, ask.clock.now())
+    pending = _pending_verb(ask, cmd)
     choices = [(f"{c.company} (#{c.id})" + ("" if c.open else " closed"), f"{pending}:{c.id}")
                for c in found[:24]]
     more = " Here are the first 24; type more of the name to narrow it." if len(found) > 24 else ""
@@ -211,7 +294,7 @@ def resolve(ask: Ask, cmd: Command) -> Candidate | Reply:
                               choices, "pick"))
 
 
-VERBS: dict[str, Callable[[Ask, Command], Reply | None]] = {
+VERBS: dict[str, Handler] = {
     "help": do_help, "add": do_add, "list": do_list,
-    **{v: log_verb for v in ("maybe", "touch", "meet", "won", "no", "drop", "snooze")},
+    **{v: log_verb for v in ("maybe", "touch", "meet", "won", "no", "drop", "reopen", "snooze")},
 }

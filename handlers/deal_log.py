@@ -5,13 +5,15 @@ Slack-free: takes plain data, returns plain data. Each call is one transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from handlers.domain import refs
-from handlers.domain.model import Activity, Deal, Kind, Source, Status, new_deal
+from handlers.domain.model import Activity, Deal, Kind, Rep, Source, Status, new_deal
+from handlers.domain.pipeline import Pipeline, sort_pipeline
+from handlers.domain.stalls import RepStats, Thresholds
 
 if TYPE_CHECKING:
     from bot.clock import Clock
@@ -30,13 +32,6 @@ class Logged:
     kind: Kind
     already_closed: bool = False  # logging on a closed deal: we say so instead of silently reopening
     double_click: bool = False  # the same button pressed again within seconds: logged once
-
-
-@dataclass(frozen=True)
-class Pipeline:
-    needs_decision: list[Deal] = field(default_factory=list)  # open, with a maybe or unanswered tries
-    open: list[Deal] = field(default_factory=list)
-    closed: list[Deal] = field(default_factory=list)
 
 
 def _id(deal: Deal) -> int:
@@ -102,18 +97,20 @@ class DealLog:
         with self.store.tx() as tx:
             return tx.history(owner_id, deal_id)
 
-    def pipeline(self, owner_id: str, which: str = "open") -> Pipeline:
+    def pipeline(self, rep: Rep, which: str = "open") -> Pipeline:
+        """The rep's deals grouped as Home and `/deal list` show them: "needs a decision" is what their
+        digest would list now (the same rules, workspace thresholds, rep medians, zone and clock)."""
         statuses = {"open": [Status.OPEN], "maybes": [Status.OPEN], "closed": list(Status)[1:],
                     "all": list(Status)}[which]
+        owner = rep.user_id
+        th, stats = Thresholds(), RepStats()
         with self.store.tx() as tx:
-            deals = tx.deals(owner_id, statuses)
-        decide = [d for d in deals if d.is_open and needs_decision(d)]
-        if which == "maybes":
-            return Pipeline(needs_decision=decide)
-        return Pipeline(needs_decision=decide,
-                        open=[d for d in deals if d.is_open and not needs_decision(d)],
-                        closed=sorted((d for d in deals if not d.is_open),
-                                      key=lambda d: d.closed_at, reverse=True))
+            deals = tx.deals(owner, statuses)
+            if which != "closed":  # only open deals are judged
+                th = Thresholds.from_overrides(tx.workspace_thresholds().get(rep.team_id))
+                stats = RepStats(median_amounts=tx.median_amounts([owner]).get(owner, {}),
+                                 median_stage_days=tx.median_stage_days([owner]).get(owner, {}))
+        return sort_pipeline(deals, self.clock.now(), rep.tz, which, stats, th)
 
     def closed_since(self, owner_id: str, days: int) -> list[Deal]:
         now = self.clock.now()
@@ -124,7 +121,3 @@ class DealLog:
         with self.store.tx() as tx:
             return tx.deals(owner_id, list(Status))
 
-
-def needs_decision(deal: Deal) -> bool:
-    """An open deal that got a maybe or is waiting on unanswered tries."""
-    return deal.is_open and (deal.maybe_count > 0 or deal.touches_since_answer > 0 or deal.asked_at is not None)

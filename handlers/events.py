@@ -3,24 +3,32 @@
 Nothing is written until the rep clicks [Log it] (or [Add as new deal]). Chatter that isn't
 a deal update gets a short hint, and in channels the bot speaks only when mentioned,
 and then only to the rep who mentioned it (ephemeral), since proposals show their deals.
+
+The line is read by `handlers.chat_reader` (the LLM when the coach has one, the rules otherwise).
+A line naming two deals gets one proposal each, in one message whose buttons each settle their
+own proposal (the message stays, so the other's buttons do too); a name two open deals share
+asks which, with a button per deal and one for a new deal.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 
 from slack_bolt import App
 from slack_sdk.models.blocks import ActionsBlock, ContextBlock, SectionBlock
 
 from handlers import blocks as bk
+from handlers.chat_reader import ChatReader, reader_for
 from handlers.commands import Ask, Reply, ask_for, log_on
 from handlers.deal_log import DealLog
 from handlers.domain.amounts import AmountError, parse_amount
-from handlers.domain.chat import Proposal, parse_chat
+from handlers.domain.chat import PROPOSE_AT, Proposal
 from handlers.domain.model import Kind, Source
 from handlers.domain.refs import Candidate, fold
 from handlers.domain.when import describe
+from handlers.modals import log_modal
 
 HINT = ("I log deal updates from plain words, like “Acme said maybe, try after Jan 15”, "
         "“left a voicemail for Initech” or “Globex signed!”. `/deal help` lists everything I do.")
@@ -29,7 +37,6 @@ KIND_LABEL = {Kind.MAYBE: "Maybe", Kind.TOUCH: "No answer (a try)", Kind.MEETING
               Kind.ADDED: "New deal"}
 WHICH_DEAL = ("Which deal was that? Name the company, e.g. “Acme said maybe, try after Jan 15”, "
               "or use `/deal maybe <deal>`.")
-ONE_AT_A_TIME = "That names more than one of your deals: tell me about one at a time, and I'll log each."
 ALREADY = "Already handled."
 MENTION = re.compile(r"^\s*<@[A-Z0-9]+>\s*[:,]?\s*")
 
@@ -39,48 +46,59 @@ def register(app: App) -> None:
     app.event("app_mention")(on_mention)
     app.action("chat:log")(log_it)
     app.action("chat:add")(add_it)
+    app.action(re.compile(r"^chat:pick:\d+$"))(pick_it)
     app.action("chat:ignore")(ignore_it)
     app.action("chat:edit")(edit_it)
 
 
-def on_message(event, client, store, clock, reps):
+def on_message(event, client, store, clock, reps, coach):
     # Only plain messages a person sent in a DM with the bot: no edits, joins, or bot posts.
     if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
         return
     rep = reps.get(event["user"], event.get("team", ""))
-    reply = understand(rep, event.get("text") or "", store, clock)
+    reply = understand(rep, event.get("text") or "", store, clock, _reader(coach))
     client.chat_postMessage(channel=event["channel"], text=reply.text, blocks=bk.as_dicts(reply.blocks))
 
 
-def on_mention(event, client, store, clock, reps):
+def on_mention(event, client, store, clock, reps, coach):
     if event.get("bot_id") or not event.get("user"):
         return
     rep = reps.get(event["user"], event.get("team", ""))
-    reply = understand(rep, MENTION.sub("", event.get("text") or ""), store, clock)
+    reply = understand(rep, MENTION.sub("", event.get("text") or ""), store, clock, _reader(coach))
     client.chat_postEphemeral(channel=event["channel"], user=rep.user_id, text=reply.text,
                               blocks=bk.as_dicts(reply.blocks))
 
 
-def understand(rep, text: str, store, clock) -> Reply:
-    """What the bot answers to one chat line: a proposal to confirm, or a hint."""
+def _reader(coach) -> ChatReader:
+    """The LLM reader when the coach has a model configured (same key, URL and model), else the rules."""
+    return reader_for(getattr(coach, "llm", None))
+
+
+def understand(rep, text: str, store, clock, reader: ChatReader | None = None) -> Reply:
+    """What the bot answers to one chat line: proposals to confirm (one per deal), a question, or a hint."""
     log = DealLog(store, clock)
     cands = log.candidates(rep.user_id)
-    proposal = parse_chat(text, [c.company for c in cands], rep.tz, clock.now())
-    if proposal is not None and proposal.confidence < 0.5 and proposal.kind is not Kind.NOTE:
-        # an outcome we could not pin on one deal: ask, rather than answer with the generic hint
-        if not proposal.company:
-            return Reply(bk.entities(WHICH_DEAL))
-        if proposal.known:
-            return Reply(ONE_AT_A_TIME)
-    if proposal is None or proposal.confidence < 0.5:
+    names, open_names = [c.company for c in cands], [c.company for c in cands if c.open]
+    now = clock.now()
+    proposals = (reader or reader_for(None)).read(text, names, rep.tz, now, open_names)
+    shown = [p for p in proposals if p.confidence >= PROPOSE_AT or p.choices]
+    if not shown:
+        if any(p.kind is not Kind.NOTE and not p.company for p in proposals):
+            return Reply(bk.entities(WHICH_DEAL))  # an outcome we could not pin on a deal: ask
         return Reply(HINT)
-    deal = pick(proposal, cands)
-    payload = {"kind": proposal.kind.value, "company": proposal.company, "deal": deal.id if deal else None,
-               "when": proposal.when.isoformat() if proposal.when else None, "note": proposal.note,
-               "amount": proposal.amount_text}
+    parts: list[tuple[int, Proposal, Candidate | None, list[Candidate]]] = []
     with store.tx() as tx:
-        pid = tx.save_proposal(rep.user_id, {"type": "chat", **payload}, clock.now())
-    return proposal_reply(pid, proposal, deal, rep.tz, clock.now())
+        for p in shown:
+            options = [c for name in p.choices for c in cands if c.company == name and c.open][:10]
+            if p.choices and len(options) == 1:  # the other deal sharing the name is closed: no question
+                p = replace(p, company=options[0].company, known=True, choices=())
+                options = []
+            deal = pick(p, cands)
+            payload = {"type": "chat", "kind": p.kind.value, "company": p.company, "deal": deal.id if deal else None,
+                       "when": p.when.isoformat() if p.when else None, "note": p.note, "amount": p.amount_text,
+                       "choices": [c.id for c in options], "group": len(shown)}
+            parts.append((tx.save_proposal(rep.user_id, payload, now), p, deal, options))
+    return proposals_reply(parts, rep.tz, now)
 
 
 def pick(p: Proposal, cands: list[Candidate]) -> Candidate | None:
@@ -88,29 +106,68 @@ def pick(p: Proposal, cands: list[Candidate]) -> Candidate | None:
     if not p.known:
         return None
     same = [c for c in cands if fold(c.company) == fold(p.company)]
-    return (sorted(same, key=lambda c: not c.open) or [None])[0]
+    return next(iter(sorted(same, key=lambda c: not c.open)), None)
 
 
-def proposal_reply(pid: int, p: Proposal, deal: Candidate | None, tz: str, now: datetime) -> Reply:
+def _summary(p: Proposal, deal: Candidate | None, tz: str, now: datetime, asking: bool) -> list[str]:
     name = bk.escape(bk.clip(p.company, 200))
     what = KIND_LABEL.get(p.kind, p.kind.value)
-    lines = [f"*{what}* on *{name}*" + ("" if deal else " (not one of your deals yet)")]
+    if asking:
+        head = f"*{what}* on *{name}*: which deal?"
+    else:
+        head = f"*{what}* on *{name}*" + (f" (#{deal.id})" if deal else " (not one of your deals yet)")
+    lines = [head]
     if p.when:
         lines.append(("next meeting: " if p.kind is Kind.MEETING else "try again after: ") + describe(p.when, tz, now))
     elif p.kind is Kind.MEETING:
         lines.append("next meeting: none booked yet (I'll ask you for the date)")
     if p.amount_text:
         lines.append(f"amount: {bk.escape(p.amount_text)}")
-    if p.note:
-        lines.append(f"note: “{bk.escape(bk.clip(p.note, 1500))}”")
-    v = str(pid)
-    first = (bk.button("Log it", "chat:log", v, "primary") if deal
-             else bk.button("Add as new deal", "chat:add", v, "primary"))
-    return Reply(f"Log this? {what} on {p.company}", [
-        SectionBlock(text=bk.md("Here's what I understood:\n" + "\n".join(lines))),
-        ActionsBlock(elements=[first, bk.button("Edit", "chat:edit", v), bk.button("Ignore", "chat:ignore", v)]),
-        ContextBlock(elements=[bk.md("Nothing is saved until you click.")]),
-    ])
+    return lines
+
+
+def _fallback_text(p: Proposal, deal: Candidate | None) -> str:
+    what = KIND_LABEL.get(p.kind, p.kind.value)
+    return f"{what} on {bk.escape(bk.clip(p.company, 200))}" + (f" (#{deal.id})" if deal else "")
+
+
+def proposal_reply(pid: int, p: Proposal, deal: Candidate | None, tz: str, now: datetime) -> Reply:
+    return proposals_reply([(pid, p, deal, [])], tz, now)
+
+
+def proposals_reply(parts: list[tuple[int, Proposal, Candidate | None, list[Candidate]]], tz: str,
+                    now: datetime) -> Reply:
+    """One message: per proposal what was understood and its own buttons (a shared name asks which deal)."""
+    blocks: list = []
+    note = parts[0][1].note
+    several = len(parts) > 1
+    blocks.append(SectionBlock(text=bk.md(f"Here's what I understood ({len(parts)} updates):" if several
+                                          else "Here's what I understood:")))
+    for pid, p, deal, options in parts:
+        v = str(pid)
+        lines = _summary(p, deal, tz, now, asking=bool(options))
+        if not several and note:
+            lines.append(f"note: “{bk.escape(bk.clip(note, 1500))}”")
+        blocks.append(SectionBlock(text=bk.md("\n".join(lines))))
+        if options:
+            buttons = [bk.button(f"{c.company} #{c.id}", f"chat:pick:{i}", f"{pid}:{c.id}")
+                       for i, c in enumerate(options)]
+            buttons += [bk.button("A new deal", f"chat:pick:{len(options)}", f"{pid}:new"),
+                        bk.button("Ignore", "chat:ignore", v)]
+        else:
+            first = (bk.button("Log it", "chat:log", v, "primary") if deal
+                     else bk.button("Add as new deal", "chat:add", v, "primary"))
+            buttons = [first, bk.button("Edit", "chat:edit", v), bk.button("Ignore", "chat:ignore", v)]
+        blocks.append(ActionsBlock(elements=buttons))
+    if several and note:
+        blocks.append(SectionBlock(text=bk.md(f"note: “{bk.escape(bk.clip(note, 1500))}”")))
+    blocks.append(ContextBlock(elements=[bk.md("Nothing is saved until you click.")]))
+    asks = [p for _, p, _, options in parts if options]
+    if asks:
+        text = f"Which deal? {_fallback_text(asks[0], None)}"
+    else:
+        text = "Log this? " + "; ".join(_fallback_text(p, deal) for _, p, deal, _ in parts)
+    return Reply(text, blocks)
 
 
 def _take(body, store, clock, state: str) -> tuple[str, dict] | None:
@@ -148,6 +205,12 @@ def apply_proposal(ask: Ask, p: dict, deal_id: int) -> Reply:
     return log_on(ask, deal_id, kind, note, when)  # a maybe's "try after Jan 15" snoozes until then
 
 
+def _alone(p: dict) -> bool:
+    """Whether the proposal had its message to itself: then its result replaces it. A message with
+    several proposals stays, so each keeps its own buttons (one click each)."""
+    return int(p.get("group") or 1) <= 1
+
+
 def log_it(ack, body, respond, client, store, clock, reps, coach, settings):
     ack()
     found = _take(body, store, clock, "logged")
@@ -156,7 +219,26 @@ def log_it(ack, body, respond, client, store, clock, reps, coach, settings):
         return
     ask = _ask(body, store, clock, reps, client, coach, settings)
     reply = apply_proposal(ask, found[1], int(found[1].get("deal") or 0))
-    respond(text=reply.text, blocks=bk.as_dicts(reply.blocks), replace_original=True)
+    respond(text=reply.text, blocks=bk.as_dicts(reply.blocks), replace_original=_alone(found[1]))
+
+
+def _add_new(ask: Ask, p: dict, now: datetime) -> Reply:
+    """Add the proposal's company as a new deal, then log the proposal's outcome on it."""
+    amount = None
+    if p.get("amount"):
+        try:
+            amount = parse_amount(p["amount"])
+        except AmountError:
+            amount = None  # the amount stays in the note; the rep can set it later
+    deal = ask.log.add(ask.rep.user_id, ask.rep.team_id, p["company"], amount=amount.value if amount else None,
+                       currency=amount.currency if amount else None, source=Source.CHAT)
+    assert deal.id is not None  # a saved deal has its id
+    if Kind(p["kind"]) is Kind.ADDED:
+        if p.get("note"):
+            return log_on(ask, deal.id, Kind.NOTE, p["note"])
+        return Reply(f"Added {bk.escape(p['company'])}", bk.deal_card(
+            deal, ask.rep.tz, now, headline=f"Added *{bk.escape(p['company'])}*."))
+    return apply_proposal(ask, p, deal.id)
 
 
 def add_it(ack, body, respond, client, store, clock, reps, coach, settings):
@@ -165,30 +247,36 @@ def add_it(ack, body, respond, client, store, clock, reps, coach, settings):
     if found is None:
         respond(text=ALREADY, replace_original=False, response_type="ephemeral")
         return
-    p = found[1]
     ask = _ask(body, store, clock, reps, client, coach, settings)
-    amount = None
-    if p.get("amount"):
-        try:
-            amount = parse_amount(p["amount"])
-        except AmountError:
-            amount = None  # the amount stays in the note; the rep can set it later
-    deal = ask.log.add(ask.rep.user_id, ask.rep.team_id, p["company"], amount=amount and amount.value,
-                       currency=amount and amount.currency, source=Source.CHAT)
-    kind = Kind(p["kind"])
-    if kind is Kind.ADDED:
-        reply = log_on(ask, deal.id, Kind.NOTE, p.get("note", "")) if p.get("note") else \
-            Reply(f"Added {p['company']}", bk.deal_card(deal, ask.rep.tz, clock.now(),
-                                                         headline=f"Added *{bk.escape(p['company'])}*."))
-    else:
-        reply = apply_proposal(ask, p, deal.id)
-    respond(text=reply.text, blocks=bk.as_dicts(reply.blocks), replace_original=True)
+    reply = _add_new(ask, found[1], clock.now())
+    respond(text=reply.text, blocks=bk.as_dicts(reply.blocks), replace_original=_alone(found[1]))
+
+
+def pick_it(ack, body, respond, client, store, clock, reps, coach, settings):
+    """A shared name ("Acme") asked which deal: the rep picked one of theirs, or a new deal."""
+    ack()
+    raw = str(body["actions"][0].get("value", ""))
+    pid, _, choice = raw.partition(":")
+    body = {**body, "actions": [{**body["actions"][0], "value": pid}]}
+    with store.tx() as tx:
+        pending = tx.proposal(body["user"]["id"], int(pid)) if pid.isdigit() else None
+    allowed = pending is not None and (choice == "new" or (choice.isdigit()
+                                                           and int(choice) in pending[1].get("choices", [])))
+    found = _take(body, store, clock, "logged") if allowed else None
+    if found is None:
+        respond(text=ALREADY, replace_original=False, response_type="ephemeral")
+        return
+    ask = _ask(body, store, clock, reps, client, coach, settings)
+    p = found[1]
+    reply = _add_new(ask, p, clock.now()) if choice == "new" else apply_proposal(ask, p, int(choice))
+    respond(text=reply.text, blocks=bk.as_dicts(reply.blocks), replace_original=_alone(p))
 
 
 def ignore_it(ack, body, respond, store, clock):
     ack()
-    if _take(body, store, clock, "ignored") is not None:
-        respond(text="Ignored: nothing was logged.", replace_original=True)
+    found = _take(body, store, clock, "ignored")
+    if found is not None:
+        respond(text="Ignored: nothing was logged.", replace_original=_alone(found[1]))
     else:
         respond(text=ALREADY, replace_original=False, response_type="ephemeral")
 
@@ -205,7 +293,6 @@ def edit_it(ack, body, respond, client, store, clock):
     if found is None or found[0] != "pending":
         respond(text=ALREADY, replace_original=False, response_type="ephemeral")
         return
-    from handlers.shortcuts import log_modal
     cands = DealLog(store, clock).candidates(user)
     p = found[1]
     # No users.info on the way: the trigger_id expires 3 s after the click.

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from handlers.commands import Ask, Reply, subcommand
 from handlers.domain.export import deals_csv
 from handlers.domain.grammar import Command
 from handlers.domain.schedule import local_day
 
 
-def register(app) -> None:
+def register(app: Any) -> None:
     pass  # a /deal subcommand only; registered by the decorator below
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from slack_bolt import App
-from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, SectionBlock
+from slack_sdk import WebClient
+from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, SectionBlock
 from slack_sdk.models.views import View
 
 from handlers import blocks as bk
@@ -25,29 +29,26 @@ def register(app: App) -> None:
     app.event("app_home_opened")(on_home_opened)
 
 
-def on_home_opened(event, client, store, clock, reps):
+def on_home_opened(event: dict[str, Any], client: WebClient, store: Any, clock: Any, reps: Any) -> None:
     if event.get("tab") not in (None, "home"):
         return  # the Messages tab needs nothing from us
     rep = reps.get(event["user"])
     client.views_publish(user_id=rep.user_id, view=home_view(rep, DealLog(store, clock), clock.now()))
 
 
-def home_view(rep: Rep, log: DealLog, now) -> dict:
-    p = log.pipeline(rep.user_id, "open")
+def home_view(rep: Rep, log: DealLog, now: datetime) -> dict[str, Any]:
+    p = log.pipeline(rep, "open")
     tz = rep.tz
     week = current_span(Period.WEEK, now, tz)  # from the rep's local Monday 00:00, as the leaderboard counts
-    closed = [d for d in log.closed_since(rep.user_id, 8) if d.closed_at >= week.start]
+    closed = [d for d in log.closed_since(rep.user_id, 8) if d.closed_at is not None and d.closed_at >= week.start]
 
-    def lines(deals):
-        return [bk.deal_line(d, tz, now) for d in deals]
-
-    blocks = [HeaderBlock(text=bk.plain("Your pipeline")),
-              ContextBlock(elements=[bk.md(f"As of {describe(now, tz, now)} · "
-                                           f"{len(p.needs_decision) + len(p.open)} open · "
-                                           f"{len(closed)} closed out this week")])]
-    blocks += bk.section_lines(f"Needs a decision ({len(p.needs_decision)})", lines(p.needs_decision), limit=15)
-    blocks += bk.section_lines(f"Open, on track ({len(p.open)})", lines(p.open), limit=15)
-    blocks += bk.section_lines(f"Closed out this week ({len(closed)})", lines(closed), limit=10)
+    blocks: list[Block] = [
+        HeaderBlock(text=bk.plain("Your pipeline")),
+        ContextBlock(elements=[bk.md(f"As of {describe(now, tz, now)} · {p.open_count} open · "
+                                     f"{len(closed)} closed out this week")])]
+    blocks += bk.pipeline_sections(p, tz, now, limit=15)
+    blocks += bk.section_lines(f"Closed out this week ({len(closed)})", [bk.deal_line(d, tz, now) for d in closed],
+                               limit=10)
     if closed:
         blocks.append(ContextBlock(elements=[bk.md("Won, hard no or dropped: each one is a decision. Nice work.")]))
     blocks += [DividerBlock(), SectionBlock(text=bk.md(HOW_TO))]

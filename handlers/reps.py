@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.domain.model import Rep
+from handlers.domain.zones import known_zone
 
 log = logging.getLogger(__name__)
 REFRESH = timedelta(days=1)  # people travel and DST rules change; ask Slack again daily
@@ -53,10 +53,4 @@ class RepDirectory:
 
 
 def valid_zone(name: str | None, fallback: str = "UTC") -> str:
-    if not name:
-        return fallback
-    try:
-        ZoneInfo(name)
-        return name
-    except (ZoneInfoNotFoundError, ValueError):
-        return fallback
+    return known_zone(name, fallback)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from handlers import blocks as bk
 from handlers.commands import Ask, Reply, subcommand
 from handlers.domain.grammar import Command
 
@@ -25,7 +27,7 @@ def area(a: Area) -> Area:
     return a
 
 
-def register(app) -> None:
+def register(app: Any) -> None:
     pass  # a /deal subcommand only
 
 
@@ -37,7 +39,7 @@ def settings(ask: Ask, cmd: Command) -> Reply:
         return Reply("Your settings:\n" + current + "\n\n" + usage())
     found = AREAS.get(words[0])
     if found is None:
-        return Reply(f"There are no “{words[0][:40]}” settings.\n" + usage())
+        return Reply(f"There are no “{bk.escape(words[0][:40])}” settings.\n" + usage())
     return found.apply(ask, words[1:])
 
 

@@ -154,8 +154,10 @@ class Delivery(Base):
     kind: Mapped[str] = mapped_column(String(16))  # digest | board
     target: Mapped[str] = mapped_column(String(32))  # rep user id or channel id
     period: Mapped[str] = mapped_column(String(32))  # the rep's local date, or the board's span start
-    state: Mapped[str] = mapped_column(String(16), default="claimed")  # claimed | sent | failed
+    state: Mapped[str] = mapped_column(String(16), default="claimed")  # see handlers/delivery.py
     claimed_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]  # a claim not settled by then belongs to a dead instance
+    checked_at: Mapped[datetime | None]  # an "unknown" post was looked for in its channel then
     sent_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=1)
     channel: Mapped[str | None] = mapped_column(String(32))

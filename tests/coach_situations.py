@@ -73,6 +73,9 @@ CASES: list[Case] = [
         (9, Kind.TOUCH, "emailed the one-pager"),
         (7, Kind.MAYBE, "Can you just email me some information?"),
     ], contact="Alice Chen", amount=Decimal("15000"), currency="USD"), DraftKind.OBJECTION, email=True),
+    Case("brushoff_new_year_named_date", situation("Initech", [
+        (3, Kind.MAYBE, "Try me again after the new year, ideally after Jan 15", datetime(2027, 1, 15, 9, tzinfo=UTC)),
+    ], contact="Bill Lumbergh"), DraftKind.OBJECTION),
     Case("brushoff_team", situation("Hooli", [
         (5, Kind.MAYBE, "I'll talk it over with the team and get back to you in a couple of weeks."),
     ], contact="Gavin Belson", amount=Decimal("120000"), currency="USD", stage="collaborate"),
@@ -244,6 +247,16 @@ def rubric(d: Draft, s: Situation, email: bool | None = None) -> list[str]:
                 bad.append(f"zone {o.tzname()} not shown")
         if not PURPOSE.search(text):
             bad.append("no purpose")
+        booked = s.deal.next_meeting_at
+        if booked is not None and booked > s.now:  # the options are for the conversation after it
+            day = booked.astimezone(rep_zone(s)).date()
+            if f"{day.day} {_MONTHS[day.month - 1]}" not in text:
+                bad.append("does not mention the meeting already booked")
+            bad += [f"{o:%d %b} is not after the booked meeting" for o in opts if o.date() <= day]
+        named = [a.when for a in s.history if a.kind is Kind.MAYBE and a.when is not None and a.when > s.now]
+        if named:  # the prospect's own date beats any guess
+            first = named[-1].astimezone(rep_zone(s)).date()
+            bad += [f"{o:%d %b} is before the date the prospect named" for o in opts if o.date() < first]
     if re.search(r"[*_`<>#\[\]{}]", bare) or "None" in bare:
         bad.append("markup, placeholder or None in the text")
     if not d.why.strip() or "\n" in d.why:

@@ -196,6 +196,7 @@ def test_the_message_shortcut_logs_any_message_to_a_deal(slack, store, fake):
 def test_app_home_shows_only_the_reps_own_pipeline(slack, fake):
     slack.deal("add Acme $12k")
     slack.deal("maybe acme")
+    slack.deal("maybe acme")  # the second maybe: the digest would list it (one maybe is not a stall yet)
     slack.deal("add Globex")
     slack.deal("add Hooli")
     slack.deal("won hooli")
@@ -212,3 +213,79 @@ def test_app_home_shows_only_the_reps_own_pipeline(slack, fake):
 def test_health_check_answers_when_the_database_does(slack):
     r = slack.get("/healthz")
     assert r.status == 200 and json.loads(r.body)["ok"] is True
+
+
+def all_buttons(reply) -> list[tuple[str, str, str]]:
+    """(label, action_id, value) of every button, in order (labels repeat when a line names two deals)."""
+    return [(el["text"]["text"], el["action_id"], el.get("value", "")) for block in reply.get("blocks") or []
+            for el in block.get("elements", []) if el.get("type") == "button"]
+
+
+def test_a_name_two_deals_share_asks_which_with_a_button_each(slack, store, fake):
+    slack.deal("add Acme Corp")
+    slack.deal("add Acme Labs")
+    corp, labs = sorted(deals_of(store), key=lambda d: d.company)
+    reply = dm_reply(slack, fake, "Acme said call me after Jan 15")
+    assert "which deal?" in texts(reply) and "not one of your deals yet" not in texts(reply)
+    labels = [b[0] for b in all_buttons(reply)]
+    assert labels == [f"Acme Corp #{corp.id}", f"Acme Labs #{labs.id}", "A new deal", "Ignore"]
+    _, action_id, value = all_buttons(reply)[1]
+    done = slack.press(action_id, value, message={"ts": "2.0", "text": reply["text"], "blocks": reply["blocks"]})
+    assert "maybe number 1" in texts(done) and done["replace_original"] is True
+    assert {d.company: d.maybe_count for d in deals_of(store)} == {"Acme Corp": 0, "Acme Labs": 1}
+    again = slack.press(action_id, value, message={"ts": "2.0", "text": reply["text"], "blocks": reply["blocks"]})
+    assert "Already handled" in texts(again)
+    forged = slack.press(all_buttons(reply)[0][1], value.split(":")[0] + ":99999")  # not one it offered
+    assert "Already handled" in texts(forged) and len(deals_of(store)) == 2
+
+
+def test_the_new_deal_button_of_a_shared_name_adds_it(slack, store, fake):
+    slack.deal("add Acme Corp")
+    slack.deal("add Acme Labs")
+    reply = dm_reply(slack, fake, "acme signed!")
+    _, action_id, value = next(b for b in all_buttons(reply) if b[0] == "A new deal")
+    slack.press(action_id, value)
+    won = [d for d in deals_of(store) if d.status is Status.WON]
+    assert [d.company for d in won] == ["acme"]
+
+
+def test_an_unknown_capitalised_company_with_an_outcome_is_offered_as_a_new_deal(slack, store, fake):
+    slack.deal("add Initech")
+    reply = dm_reply(slack, fake, "Globex ghosted me again")
+    assert "No answer" in texts(reply) and "Globex" in texts(reply) and "not one of your deals yet" in texts(reply)
+    press_in_dm(slack, reply, "Add as new deal")
+    globex = next(d for d in deals_of(store) if d.company == "Globex")
+    assert globex.touch_count == 1
+
+
+def test_two_deals_in_one_line_get_one_click_each(slack, store, fake):
+    slack.deal("add Globex")
+    slack.deal("add Initech")
+    ids = {d.company: d.id for d in deals_of(store)}
+    reply = dm_reply(slack, fake, "globex signed and initech said maybe")
+    shown = texts(reply)
+    assert f"*Won* on *Globex* (#{ids['Globex']})" in shown and f"*Maybe* on *Initech* (#{ids['Initech']})" in shown
+    logs = [b for b in all_buttons(reply) if b[0] == "Log it"]
+    assert len(logs) == 2
+    message = {"ts": "2.0", "text": reply["text"], "blocks": reply["blocks"]}
+    first = slack.press(logs[0][1], logs[0][2], message=message)
+    assert first["replace_original"] is False  # the other deal's buttons stay
+    slack.press(logs[1][1], logs[1][2], message=message)
+    got = {d.company: d for d in deals_of(store)}
+    assert got["Globex"].status is Status.WON and got["Initech"].maybe_count == 1
+
+
+def test_chat_proposals_escape_what_the_rep_typed(slack, store, fake):
+    reply = dm_reply(slack, fake, "new lead: <!channel> *Evil* & Co")
+    assert "<!channel>" not in json.dumps(reply) and "&amp; Co" in reply["text"] and "*Evil*" not in reply["text"]
+    reply = dm_reply(slack, fake, "Zorg *Corp* signed!")
+    assert "*Corp*" not in reply["text"] and "*Corp*" not in json.dumps(reply["blocks"])
+
+
+def test_a_shared_name_with_only_one_open_deal_is_that_deal(slack, store, fake):
+    slack.deal("add Acme Corp")
+    slack.deal("add Acme Labs")
+    slack.deal("no acme corp")
+    labs = next(d for d in deals_of(store) if d.company == "Acme Labs")
+    reply = dm_reply(slack, fake, "acme wants a proposal")
+    assert f"*Maybe* on *Acme Labs* (#{labs.id})" in texts(reply) and "which deal?" not in texts(reply)

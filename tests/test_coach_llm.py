@@ -25,9 +25,10 @@ from handlers.domain.drafts import (
     format_slots,
     meeting_slots,
     pick_kind,
-    template_draft,
+    slots_for,
 )
 from handlers.domain.model import Kind
+from handlers.domain.templates import template_draft
 from tests.coach_situations import BY_NAME, CASE_IDS, CASES, rubric, situation
 
 KINDS = list(DraftKind)
@@ -382,3 +383,41 @@ def test_fake_rejects_unknown_paths_and_lists_models(fake_ai):
     with urllib.request.urlopen(f"{fake_ai.base_url}/models", timeout=2) as r:
         assert json.load(r)["object"] == "list"
     assert fake_ai.port > 0 and fake_ai.base_url == f"http://127.0.0.1:{fake_ai.port}/v1"
+
+
+def test_the_breakup_prompt_counts_the_tries(fake_ai, coach):
+    one = situation("Acme", [(2, Kind.TOUCH, "called")], contact="Jo")
+    coach.draft(one, DraftKind.BREAKUP)
+    text = user_prompt(fake_ai.requests[0])
+    assert "has reached out once since" in text and "tried once" in text
+    assert "1 times" not in text and "tried several times" not in text
+
+
+def test_the_meeting_prompt_knows_the_meeting_already_booked(fake_ai, coach):
+    s = BY_NAME["future_meeting_booked"].s  # a call on Fri 27 Nov 2026, 11:00 in Berlin
+    coach.draft(s, DraftKind.MEETING)
+    text = user_prompt(fake_ai.requests[0])
+    assert "Already booked: a call on Fri 27 Nov 2026 at 11:00 is already in the calendar" in text
+    assert "written exactly as given: Mon 30 Nov at 10:00 or Tue 1 Dec at 14:00 (CET)" in text
+
+
+def test_the_prompt_carries_the_date_the_prospect_named(fake_ai, coach):
+    s = BY_NAME["brushoff_new_year_named_date"].s
+    for kind in (DraftKind.OBJECTION, DraftKind.MEETING):
+        coach.draft(s, kind)
+        assert "Date the prospect named: Fri 15 Jan 2027" in user_prompt(fake_ai.requests[-1])
+    assert "written exactly as given: Fri 15 Jan at 10:00 or Mon 18 Jan at 14:00 (CET)" in user_prompt(
+        fake_ai.requests[-1])
+
+
+def test_one_default_model_name():
+    from bot.config import Settings
+    assert LLMConfig(api_key="k").model == Settings().openai_model == prompts.DEFAULT_MODEL
+
+
+def test_an_llm_meeting_draft_that_ignores_the_booked_meeting_falls_back(fake_ai, coach):
+    s = BY_NAME["future_meeting_booked"].s
+    slots = format_slots(slots_for(s), s.tz)
+    fake_ai.reply(llm_json(f"Hi Charlie,\n\nShall we meet to agree the next step at {slots}?\n\nAnna"))
+    d = coach.draft(s, DraftKind.MEETING)
+    assert d.source == "template" and "Fri 27 Nov" in d.text

@@ -16,7 +16,7 @@ from handlers.coach import Coach, LLMConfig
 from handlers.domain.drafts import Draft, DraftKind, Situation
 from handlers.domain.model import Kind, Source
 from tests.coach_situations import rubric
-from tests.test_deal_command import buttons, texts
+from tests.test_deal_command import buttons, mrkdwn, texts
 
 REP_NAME, REP_TZ = "Dana Scully", "America/New_York"  # U1 in tests/harness.people (its real name)
 DRAFT_BUTTONS = {"Log as sent", "Shorter", "Warmer", "More direct", "Edit & log"}
@@ -361,3 +361,41 @@ def test_long_names_stay_within_slacks_limits(slack, store):
     assert all(len(v) <= 2000 for _, v in buttons(draft).values())
     assert all(len(t) <= 3000 for t in plain_sections(draft))
     # the `fake` fixture fails the test if any of these messages broke a Block Kit rule
+
+
+# -- no live markup ------------------------------------------------------------
+
+@pytest.mark.parametrize("company", ["<!channel>", "Foo & <@U1>", "<https://evil.example|Acme>"])
+def test_a_drafts_fallback_text_never_pings_or_links_the_company_name(slack, store, company):
+    deal = add(slack, store, f'"{company}" $5k')
+    for reply in (slack.deal(f"coach #{deal.id}"), slack.deal(f"coach #{deal.id} meeting")):
+        assert "Draft" in reply["text"]
+        assert "<" not in reply["text"] and "&lt;" in reply["text"], reply["text"]
+        assert all("<!" not in t and "<@" not in t and "<http" not in t for t in [reply["text"], *mrkdwn(reply)])
+
+
+# -- what the coach knows ------------------------------------------------------
+
+def test_the_coach_counts_one_try_as_once(slack, store):
+    add(slack, store, "Acme $5k contact:Jo Smith")
+    slack.deal("touch acme called, no answer")
+    for kind in ("breakup", "ask"):
+        text = draft_text(slack.deal(f"coach acme {kind}"))
+        assert "once" in text and "a few times" not in text, text
+
+
+def test_a_meeting_draft_knows_the_meeting_already_booked(slack, store):
+    add(slack, store, "Acme $5k contact:Jo Smith")
+    slack.deal("meet acme thu 26 nov 3pm")
+    text = draft_text(slack.deal("coach acme meeting"))
+    assert "Thu 26 Nov" in text, text  # named, and the options come after it
+    assert "Fri 27 Nov at 10:00 or Mon 30 Nov at 14:00 (EST)" in text, text
+
+
+def test_a_date_in_the_reps_note_beats_the_templates_guess(slack, store):
+    add(slack, store, "Acme $5k contact:Jo Smith")
+    slack.deal("maybe acme try me again after jan 15")
+    objection = draft_text(slack.deal("coach acme"))
+    assert "15 Jan" in objection and "January" not in objection, objection
+    meeting = draft_text(slack.deal("coach acme meeting"))
+    assert "Fri 15 Jan at 10:00 or Mon 18 Jan at 14:00 (EST)" in meeting, meeting

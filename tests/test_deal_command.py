@@ -84,7 +84,9 @@ def test_each_verb_moves_the_deal(slack, store):
     [d] = deals_of(store)
     assert (d.maybe_count, d.touches_since_answer, d.last_maybe_note) == (1, 2, "said send me info")
     meet = slack.deal("meet globex next tuesday 2pm pricing review")
-    assert "Tue 1 Dec, 14:00 EST" in texts(meet) or "Tue 24 Nov, 14:00 EST" in texts(meet)
+    # "next tuesday" is the first Tuesday after today: said on Monday 23 Nov, tomorrow (handlers/domain/when.py)
+    assert "Tue 24 Nov, 14:00 EST" in texts(meet) and "1 Dec" not in texts(meet)
+    assert deals_of(store)[0].next_meeting_at == datetime(2026, 11, 24, 14, tzinfo=ZoneInfo("America/New_York"))
     snooze = slack.deal("snooze globex jan 15")
     assert "No nudges about" in texts(snooze) and "15 Jan" in texts(snooze)
     won = slack.deal("won globex signed the PO")
@@ -111,6 +113,7 @@ def test_list_groups_open_needs_decision_and_closed(slack, store):
     slack.deal("add Globex")
     slack.deal("add Hooli")
     slack.deal("maybe acme")
+    slack.deal("maybe acme")  # the second maybe: the digest would list it (one maybe is not a stall yet)
     slack.deal("won hooli")
     shown = texts(slack.deal("list all"))
     assert "Needs a decision (1)" in shown and "Open, on track (1)" in shown and "Closed out (1)" in shown
@@ -256,3 +259,132 @@ def test_help_lists_every_form(slack):
     for form in ["add", "list", "maybe", "touch", "meet", "won", "no", "drop", "snooze", "coach", "board",
                  "export", "help"]:
         assert f"/deal {form}" in shown
+
+
+# --- issue 10: words and dates -------------------------------------------------------------------------
+
+NY = ZoneInfo("America/New_York")
+SUMMER = datetime(2026, 7, 14, 14, 0, tzinfo=ZoneInfo("UTC"))  # a Tuesday in July, EDT
+
+
+def local_day(dt):
+    return dt.astimezone(NY).date().isoformat()
+
+
+@pytest.mark.parametrize("now, new_year, month_end", [
+    (None, "2027-01-01", "2026-11-30"),  # the fixture's Monday 23 Nov 2026
+    (SUMMER, "2027-01-01", "2026-07-31"),
+])
+def test_commands_read_periods_like_chat_does(slack, store, clock, now, new_year, month_end):
+    if now is not None:
+        clock.set(now)
+    added = slack.deal("add Hooli $20k next:after the new year contact:Jo")
+    assert "Added" in texts(added)
+    [hooli] = deals_of(store)
+    assert local_day(hooli.next_meeting_at) == new_year and hooli.contact == "Jo"
+    slack.deal("snooze hooli end of month")
+    assert local_day(deals_of(store)[0].snoozed_until) == month_end
+    slack.deal("maybe hooli try after the new year")  # a maybe whose note has a date snoozes until then
+    assert local_day(deals_of(store)[0].snoozed_until) == new_year
+    slack.deal("meet hooli next month kickoff")
+    meeting = deals_of(store)[0].next_meeting_at.astimezone(NY)
+    assert meeting.day <= 3 and meeting.weekday() < 5  # the first working day of next month
+
+
+def test_add_keys_end_at_an_amount_and_a_second_amount_is_refused(slack, store):
+    slack.deal("add Acme stage:negotiation $5k")
+    [acme] = deals_of(store)
+    assert (acme.stage, acme.amount, acme.currency) == ("negotiation", 5000, "USD")
+    refused = texts(slack.deal("add Globex $5k $6k"))
+    assert "two amounts" in refused and "$5k" in refused and "$6k" in refused
+    assert [d.company for d in deals_of(store)] == ["Acme"]
+
+
+def test_adding_a_company_that_has_an_open_deal_offers_add_anyway(slack, store):
+    slack.deal("add Acme Corp $12k")
+    again = slack.deal("add acme corp. $3k next:friday")
+    shown = texts(again)
+    assert "already have an open deal" in shown and "Acme Corp" in shown and "$12,000" in shown
+    assert len(deals_of(store)) == 1
+    action_id, value = buttons(again)["Add anyway"]
+    assert action_id == "deal:add_anyway"
+    added = slack.press(action_id, value)
+    assert "Added" in texts(added) and "$3,000" in texts(added)
+    deals = sorted(deals_of(store), key=lambda d: d.id)
+    assert [(d.company, d.amount) for d in deals] == [("Acme Corp", 12000), ("acme corp.", 3000)]
+    assert deals[1].next_meeting_at is not None
+    assert "already" in texts(slack.press(action_id, value))  # a second click adds nothing
+    assert len(deals_of(store)) == 2
+    slack.deal("won #1")
+    slack.deal("drop #2")
+    assert "Added" in texts(slack.deal("add Acme Corp"))  # a closed deal is no duplicate
+
+
+def test_a_legal_form_alone_closes_nothing(slack, store):
+    slack.deal("add Monsters Inc $9k")
+    for ref in ("inc", "Inc."):
+        shown = texts(slack.deal(f"won {ref}"))
+        assert "legal form" in shown
+    assert deals_of(store)[0].status is Status.OPEN
+
+
+def test_a_decision_on_part_of_a_name_asks_first(slack, store):
+    slack.deal("add Monsters Inc $9k")
+    asked = slack.deal("won monst")
+    assert "Mark *Monsters Inc* won?" in texts(asked)
+    assert deals_of(store)[0].status is Status.OPEN  # nothing closed yet
+    [(label, (action_id, value))] = buttons(asked).items()
+    done = slack.press(action_id, value)
+    assert "won" in texts(done).lower() and deals_of(store)[0].status is Status.WON
+    slack.deal("add Initech Ltd")
+    assert "is closed out with a hard no" in texts(slack.deal("no initech"))  # the name sans legal form: at once
+    slack.deal("add Globex")
+    [globex] = [d for d in deals_of(store) if d.company == "Globex"]
+    assert "dropped" in texts(slack.deal(f"drop #{globex.id}"))  # an #id: at once
+    slack.deal("add Hooli")
+    slack.deal("maybe hoo")  # only decisions ask
+    assert next(d for d in deals_of(store) if d.company == "Hooli").maybe_count == 1
+
+
+def test_reopen_a_closed_deal_by_command(slack, store):
+    slack.deal("add Acme $5k")
+    slack.deal("won acme")
+    reopened = texts(slack.deal("reopen acme they want a second phase"))
+    assert "open again" in reopened
+    [d] = deals_of(store)
+    assert d.status is Status.OPEN and d.closed_at is None
+    assert "already open" in texts(slack.deal("reopen acme"))
+    assert "/deal reopen" in texts(slack.deal("help"))
+    assert "drop" not in texts(slack.deal("reopen")).split("Usage")[0]  # no longer "did you mean drop?"
+
+
+HOSTILE = ["<!channel>", "<@U123>", "<http://x|y>", "&"]
+
+
+def no_live_markup(reply: dict) -> None:
+    for t in [reply.get("text") or "", *mrkdwn(reply)]:
+        for bad in ("<!channel>", "<@U123>", "<http://x|y>"):
+            assert bad not in t, (bad, t)
+        assert "&" not in t.replace("&amp;", "").replace("&lt;", "").replace("&gt;", ""), t
+
+
+@pytest.mark.parametrize("word", HOSTILE)
+def test_no_live_markup_in_any_reply(slack, store, word):
+    replies = [slack.deal(f"settings {word}"), slack.deal(f"frobnicate {word}"), slack.deal(f"won {word}x"),
+               slack.deal(f'add "{word} Co" $1k'), slack.deal(f'add "{word} Co" $2k'),
+               slack.deal(f"won {word}"), slack.deal("maybe #1 " + word)]
+    for reply in replies:
+        no_live_markup(reply)
+    settings_text = replies[0]["text"]
+    assert "There are no" in settings_text and ("&lt;" in settings_text or "&amp;" in settings_text)
+
+
+def test_a_maybe_logged_in_the_form_snoozes_until_the_date_its_note_names(slack, store, fake):
+    slack.deal("add Globex $5k")
+    [globex] = deals_of(store)
+    r = slack.submit("log_update", {"deal": ("select", str(globex.id)), "kind": ("select", "maybe"),
+                                    "note": "they said try after the new year"})
+    assert r.status == 200
+    fake.wait_for("chat.postMessage")
+    [d] = deals_of(store)
+    assert d.maybe_count == 1 and local_day(d.snoozed_until) == "2027-01-01"

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from handlers.domain.drafts import (
     BRUSHOFF_KEYS,
-    VARIANTS,
     DraftKind,
     Tone,
     detect_brushoff,
@@ -22,10 +21,10 @@ from handlers.domain.drafts import (
     meeting_slots,
     pick_kind,
     safety_problems,
-    template_draft,
 )
 from handlers.domain.model import Kind
-from tests.coach_situations import BY_NAME, CASE_IDS, CASES, NOW, rubric, situation, time_options
+from handlers.domain.templates import VARIANTS, template_draft
+from tests.coach_situations import BY_NAME, CASE_IDS, CASES, NOW, rubric, situation, time_options, touches
 
 KINDS = list(DraftKind)
 TONES = list(Tone)
@@ -330,7 +329,7 @@ def test_any_names_still_make_a_sound_draft(company, contact, rep, stage, kind, 
 
 
 def test_drafts_module_stays_slack_and_network_free():
-    code = ("import sys, handlers.domain.drafts, prompts\n"
+    code = ("import sys, handlers.domain.drafts, handlers.domain.templates, prompts\n"
             "bad = {'slack_sdk', 'slack_bolt', 'sqlalchemy', 'openai', 'httpx', 'httpx2', 'requests'}\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -345,3 +344,57 @@ def test_situation_and_draft_are_frozen():
     with pytest.raises(FrozenInstanceError):
         s.rep_name = "x"  # type: ignore[misc]
     assert NOW.weekday() == 0
+
+
+# --------------------------------------------------------------------------- counting, booked meetings, named dates
+
+
+@pytest.mark.parametrize("n,said", [(1, "once"), (2, "twice"), (3, "three times")])
+def test_the_coach_counts_the_tries(n, said):
+    s = situation("Acme", touches(5, n), contact="Jo")
+    for kind in (DraftKind.ASK, DraftKind.BREAKUP):
+        for tone in TONES:
+            for v in range(VARIANTS):
+                d = template_draft(s, kind, tone, v)
+                wrong = [w for w in ("a few times", "several", "Several") if w in d.text or w in d.why]
+                assert not wrong, (kind, tone, v, d.text, d.why)
+    assert said in template_draft(s, DraftKind.BREAKUP, variant=0).text
+    assert said in template_draft(s, DraftKind.ASK, variant=0).text  # no maybes: "been in touch once"
+
+
+def test_a_meeting_draft_knows_about_the_meeting_already_booked():
+    s = BY_NAME["future_meeting_booked"].s  # a call on Fri 27 Nov (Berlin); today is Mon 23 Nov
+    for tone in TONES:
+        for v in range(VARIANTS):
+            text = template_draft(s, DraftKind.MEETING, tone, v).text
+            assert "Fri 27 Nov" in text, text
+            assert [o.date().isoformat() for o in time_options(text, s)] == ["2026-11-30", "2026-12-01"], text
+
+
+def test_a_date_in_the_reps_note_beats_the_templates_guess():
+    s = BY_NAME["brushoff_new_year_named_date"].s  # "ideally after Jan 15", read as Fri 15 Jan 2027
+    for tone in TONES:
+        for v in range(VARIANTS):
+            text = template_draft(s, DraftKind.OBJECTION, tone, v).text
+            assert "15 Jan" in text and "January" not in text, text  # not our "early January" guess
+    meeting = template_draft(s, DraftKind.MEETING, variant=0).text
+    assert [o.date().isoformat() for o in time_options(meeting, s)] == ["2027-01-15", "2027-01-18"], meeting
+
+
+def test_the_documented_samples_are_what_the_templates_write():
+    """docs/coach-samples.md stays true: each sample is one variant of its case's default-tone draft."""
+    import re
+    from pathlib import Path
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "coach-samples.md").read_text(encoding="utf-8")
+    sections = {"Hard-no ask": DraftKind.ASK, "Next-meeting request": DraftKind.MEETING, "Last try": DraftKind.BREAKUP,
+                "Reply to a brush-off": DraftKind.OBJECTION}
+    kind, case, checked = None, None, 0
+    for part in re.split(r"(?m)^(## .*|\*[a-z0-9 ]+\*.*)$", doc):
+        if part.startswith("## "):
+            kind = next(k for title, k in sections.items() if part[3:].startswith(title))
+        elif part.startswith("*"):
+            case = BY_NAME[part.split("*")[1].replace(" ", "_")]
+        elif (m := re.search(r"```text\n(.*?)\n```", part, re.S)) and kind and case:
+            assert m.group(1) in [template_draft(case.s, kind, Tone.DEFAULT, v).text for v in range(VARIANTS)], case
+            checked += 1
+    assert checked >= 14

@@ -23,8 +23,8 @@ from bot.app import create_app
 from bot.clock import Clock
 from bot.slack_client import make_client
 from handlers.deal_log import DealLog
+from handlers.digest import run_digests, sweep_digests
 from handlers.domain.model import Activity, Deal, Kind, Rep, Status
-from handlers.nudger import run_digests, sweep_digests
 from storage import Store, upgrade
 from tests.harness import TEAM
 from tests.racing import race

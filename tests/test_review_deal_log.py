@@ -72,11 +72,13 @@ def test_an_update_without_a_deal_asks_which_deal(slack, store, fake):
     assert history_kinds(store, deals_of(store)[0].id) == [Kind.ADDED]
 
 
-def test_an_update_naming_two_deals_asks_for_one_at_a_time(slack, store, fake):
+def test_an_update_naming_two_deals_offers_both(slack, store, fake):  # issue 11: one click each
     slack.deal("add Globex")
     slack.deal("add Initech")
     reply = dm_reply(slack, fake, "globex and initech both said maybe")
-    assert "one at a time" in texts(reply) and buttons(reply) == {}
+    assert "*Maybe* on *Globex*" in texts(reply) and "*Maybe* on *Initech*" in texts(reply)
+    assert [b["text"]["text"] for blk in reply["blocks"] for b in blk.get("elements", [])
+            if b.get("type") == "button"].count("Log it") == 2
 
 
 def test_edit_on_an_already_handled_proposal_says_so(slack, store, fake):

@@ -192,7 +192,7 @@ def test_a_failed_fetch_reaches_the_reader_after_the_rows_before_it():
     """The scan's read-ahead thread hands a failure (a dropped connection, say) to the reader, in order."""
     import pytest
 
-    from storage.queries import _fetched_ahead
+    from storage.planning import _fetched_ahead
     batches = iter([[1, 2], [3]])
 
     def fetch():

@@ -250,7 +250,7 @@ def test_the_sandbox_database_is_kept_until_fresh(tmp_path):
 
 
 def test_help_and_home(tmp_path):
-    s = run_try(tmp_path, ":help\n/deal add Acme $12k\n/deal maybe acme\n:home\n:quit\n/deal list\n")
+    s = run_try(tmp_path, ":help\n/deal add Acme $12k\n/deal maybe acme\n/deal maybe acme\n:home\n:quit\n/deal list\n")
     help_text = s.after(":help")
     for command in (":click N", ":digest", ":board", ":time +3d", ":as dana", ":seed", ":home", ":log", ":quit"):
         assert command in help_text

@@ -121,7 +121,7 @@ class _Seeder:
             raise SeedError(f"/deal {text} was answered “{(reply.get('text') or 'nothing')[:160]}”")
 
     def deal(self, person: Person, d: DealSeed, frac: float) -> None:
-        ref = d.add.split()[0].lower()
+        ref = "\"" + d.add.split(" $")[0] + "\""  # the whole name: a decision on part of one asks first
         self.command(person, self.at(person, d.days_ago, 0), "add " + self.fill(person, d.add))
         for i, (days, text) in enumerate(d.steps, 1):
             self.command(person, self.at(person, days, i, frac), self.fill(person, text).replace("{r}", ref))

@@ -311,7 +311,7 @@ class Sandbox:
 
     # -- sandbox-only commands -------------------------------------------------------------------------
     def digest(self) -> None:
-        run_digests = self._job("handlers.nudger", "run_digests", "The nudger (the morning digest)")
+        run_digests = self._job("handlers.digest", "run_digests", "The nudger (the morning digest)")
         if run_digests is None:
             return
         start, out = self.mark(), io.StringIO()
@@ -334,7 +334,7 @@ class Sandbox:
         if period not in ("week", "month", "quarter"):
             self.console.warn("Which period? :board week, :board month or :board quarter.")
             return
-        run_boards = self._job("handlers.leaderboard", "run_boards", "The leaderboard")
+        run_boards = self._job("handlers.board", "run_boards", "The leaderboard")
         if run_boards is None:
             return
         start, out = self.mark(), io.StringIO()

@@ -1,4 +1,5 @@
-"""The team leaderboard of closed-out deals: periods, scoring, ranking and its text.
+"""The team leaderboard of closed-out deals: periods, scoring and ranking, as plain data (the words and
+markup are handlers/board/render.py's).
 
 A decision is the win (playbook 1 and 7): a deal won, a hard no from the
 prospect and a deal we dropped ourselves all count the same, one each. The
@@ -30,19 +31,13 @@ Decisions made here (the callers rely on them):
   style (1, 2, 2, 4). Nothing else breaks a tie.
 * "Maybes cleared": closed-out deals whose ``first_maybe_at`` is set. The
   median days run from ``first_maybe_at`` to ``closed_at`` (clamped at 0).
-* Company names appear only when asked for twice: ``build_board(details=True)``
-  fills ``Row.companies`` (up to 3, most recent first) and
-  ``render_lines(details=True)`` shows them. Everything user-typed is escaped.
-* Names: the caller's display names, never ``<@U123>`` mentions (a mention in a
-  post notifies). A member with no name shows as their bare user id.
-* A long board stays readable: at most ``MAX_ROWS`` ranked lines and
-  ``MAX_WAITING`` still-working names, then "and N more".
+* Company names appear only when asked for: ``build_board(details=True)``
+  fills ``Row.companies`` (up to 3, most recent first).
 * The scheduled board (``due_board``) covers the seven local days before the day it
   is posted, midnight to midnight: on a Monday that is the calendar week that just
   ended. It is due from the scheduled local time for ``GRACE`` (a day); after that
   the week is skipped rather than posted stale.
-* Live kudos (``kudos_line``) turn any number of closes into one line; outcomes and
-  company names only with ``details``.
+* Live kudos: ``decisions_by_rep`` groups any number of closes for one line.
 """
 
 from __future__ import annotations
@@ -51,22 +46,18 @@ import functools
 import re
 import statistics
 import zoneinfo
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from handlers.domain.model import Deal, Status
-from handlers.domain.text import escape, plural
 
 MAX_COMPANIES = 3
-MAX_ROWS = 40  # ranked lines on one board; more are summed up in one line
-MAX_WAITING = 30  # names on the "still working" line
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
-_MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
 
 
 class Period(StrEnum):
@@ -288,160 +279,17 @@ def _with_rank(row: Row, rank: int) -> Row:
                row.median_days_to_decision, row.companies)
 
 
-# ---------------------------------------------------------------- text
+# ---------------------------------------------------------------- kudos
 
 
-def _clean(text: str) -> str:
-    """One line, escaped: a name never breaks the layout, pings or turns bold."""
-    return escape(" ".join(text.split()))
-
-
-def _days(d: float) -> str:
-    if d < 1:
-        return "under a day"
-    shown = round(d) if d >= 10 else round(d, 1)
-    if shown == int(shown):
-        shown = int(shown)
-    return f"{shown} day" if shown == 1 else f"{shown} days"
-
-
-def _period_word(span: Span) -> str:
-    if span.label.startswith("week"):
-        return "week"
-    if span.label.startswith("Q"):
-        return "quarter"
-    if span.label.split(" ")[0] in _MONTHS:
-        return "month"
-    return "period"
-
-
-def _rep_line(row: Row, name: str, details: bool) -> str:
-    mark = _MEDALS.get(row.rank, f"{row.rank}.")
-    parts = [(row.won, "won"), (row.no, "no"), (row.dropped, "dropped")]
-    kinds = ", ".join(f"{n} {what}" for n, what in parts if n)
-    line = f"{mark} *{name}* {row.closed_out} closed out: {kinds}"
-    if row.maybes_cleared:
-        line += f" · {plural(row.maybes_cleared, 'maybe')} cleared"
-        if row.median_days_to_decision is not None:
-            median = "" if row.maybes_cleared == 1 else "median "
-            line += f" ({median}{_days(row.median_days_to_decision)})"
-    if details and row.companies:
-        line += " · " + ", ".join(_clean(c) for c in row.companies)
-    return line
-
-
-def _change_line(board: Board) -> str:
-    word = _period_word(board.span)
-    before = f"the {word} before"
-    total, prev = board.total, board.previous_total
-    head = f"*Team: {plural(total, 'decision')}*"
-    if total == 0:
-        change = f", same as {before}" if prev == 0 else f" ({prev} {before})"
-        return f"{head}{change}. A clear no counts too: ask for one."
-    if total > prev:
-        return f"{head}, {total - prev} more than {before} 🎉"
-    if total == prev:
-        return f"{head}, same as {before}"
-    return f"{head} ({prev} {before})"
-
-
-@dataclass(frozen=True)
-class Parts:
-    """The pieces of a rendered board, for laying out as text or as blocks."""
-
-    title: str  # plain text, no markup: "🏁 Decisions · week of Nov 16"
-    rows: tuple[str, ...]  # mrkdwn, one per ranked rep, at most ``max_rows``
-    more: str | None  # "…and 3 more with a decision", when rows were cut
-    still_working: str | None  # "Still working: Dee, Eve" (at most ``max_waiting`` names)
-    team: str  # the team totals and the change
-
-
-def render_parts(board: Board, names: Mapping[str, str], details: bool = False, *,
-                 max_rows: int = MAX_ROWS, max_waiting: int = MAX_WAITING) -> Parts:
-    """The board as text: counts only unless ``details``; names from ``names`` (user id ->
-    display name), escaped, never mentions. A long board keeps its first ``max_rows``
-    ranked lines and its first ``max_waiting`` still-working names (alphabetically) and
-    says how many more there are, so it stays readable on a phone and within Slack's limits."""
-    def name(user: str) -> str:
-        return _clean(names.get(user) or user) or _clean(user)
-
-    rows = sorted(board.rows, key=lambda r: (r.rank, name(r.user_id).casefold(), r.user_id))
-    shown = tuple(_rep_line(r, name(r.user_id), details) for r in rows[:max_rows])
-    more = None
-    if len(rows) > max_rows:
-        more = f"_…and {len(rows) - max_rows} more with at least one decision_"
-    working = None
-    if board.still_working:
-        waiting = sorted(board.still_working, key=lambda u: (name(u).casefold(), u))
-        working = "Still working: " + ", ".join(name(u) for u in waiting[:max_waiting])
-        if len(waiting) > max_waiting:
-            working += f" and {len(waiting) - max_waiting} more"
-    return Parts(title(board), shown, more, working, _change_line(board))
-
-
-def title(board: Board) -> str:
-    return f"🏁 Decisions · {board.span.label}"
-
-
-def render_lines(board: Board, names: Mapping[str, str], details: bool = False, **limits) -> list[str]:
-    """The mrkdwn lines of the post: title, one line per ranked rep, still working, team."""
-    parts = render_parts(board, names, details, **limits)
-    lines = [f"*{escape(parts.title)}* _(won, no or dropped: all count)_", *parts.rows]
-    lines += [line for line in (parts.more, parts.still_working) if line]
-    lines.append(parts.team)
-    return lines
-
-
-# ---------------------------------------------------------------- live kudos
-
-_OUTCOME = {Status.WON: "won", Status.NO: "hard no", Status.DROPPED: "dropped"}
-
-
-def kudos_line(closed: Iterable[Closed], names: Mapping[str, str], details: bool = False,
-               max_people: int = 8) -> str | None:
-    """One line cheering the decisions in ``closed`` (a burst of them is still one line).
-
-    Counts only unless ``details``: then up to three companies per rep, with the outcome.
-    None when there is nothing to cheer.
-    """
+def decisions_by_rep(closed: Iterable[Closed]) -> dict[str, list[Closed]]:
+    """The closed-out deals of ``closed`` by rep, reps in the order of their first close, each rep's
+    closes oldest first (what one kudos line cheers)."""
     by_rep: dict[str, list[Closed]] = {}
     for c in sorted(closed, key=lambda c: (c.closed_at, c.owner_id)):
         if Status(c.status).closed:
             by_rep.setdefault(c.owner_id, []).append(c)
-    if not by_rep:
-        return None
-
-    def name(user: str) -> str:
-        return f"*{_clean(names.get(user) or user) or _clean(user)}*"
-
-    def companies(mine: list[Closed]) -> str:
-        seen = []
-        for c in reversed(mine):
-            label = f"{_clean(c.company)} ({_OUTCOME[Status(c.status)]})" if c.company.strip() else ""
-            if label and label not in seen:
-                seen.append(label)
-        return ", ".join(seen[:MAX_COMPANIES])
-
-    if len(by_rep) == 1:
-        [(user, mine)] = by_rep.items()
-        if len(mine) == 1:
-            did = ("made a clear call on a deal" if Status(mine[0].status) is Status.DROPPED
-                   else "got a clear answer from a prospect")
-            line = f"🎯 {name(user)} {did} today"
-        else:
-            line = f"🎯 {name(user)} reached {len(mine)} decisions today"
-        extra = companies(mine) if details else ""
-        return f"{line}: {extra}" if extra else line
-    people = []
-    for user, mine in list(by_rep.items())[:max_people]:
-        inside = companies(mine) if details else ""
-        if not inside and len(mine) > 1:
-            inside = str(len(mine))
-        people.append(f"{name(user)} ({inside})" if inside else name(user))
-    if len(by_rep) > max_people:
-        people.append(f"{len(by_rep) - max_people} more")
-    listed = ", ".join(people[:-1]) + " and " + people[-1]
-    return f"🎯 Decisions today: {listed}. Every clear answer counts."
+    return by_rep
 
 
 # ---------------------------------------------------------------- when the board is posted

@@ -1,6 +1,9 @@
 """One chat line from a rep ("Acme said maybe again, try after Jan 15") as a proposed deal update.
 
-Offline and rule-based: keyword phrases in the tables below, no model, no network.
+Offline and rule-based: keyword phrases in the tables of `handlers.domain.chat_words`, no model,
+no network (`handlers.chat_reader` asks an LLM first when one is configured, and falls back here).
+Over 400 lines because it is one pipeline (markup, names, phrases, dates, amounts) whose steps share
+private helpers; the data lives in chat_words.py.
 The bot shows the proposal and writes nothing until the rep confirms it, so this
 module may guess; `confidence` says how sure the guess is (below 0.5 the bot asks
 instead of proposing).
@@ -30,8 +33,14 @@ Decisions:
   tells about a deal is lost; an unknown one is a NOTE at 0.4 (the bot asks).
 - An outcome without any company is proposed with company "" at 0.3: the bot
   asks which deal.
-- Two or more of the rep's deals in one line: the longest name is proposed, at
-  0.45, since one proposal cannot log both.
+- Two or more of the rep's deals in one line: `read_chat` reads it clause by clause,
+  one proposal per deal (`parse_chat` alone proposes the longest name, at 0.45).
+- A first word two deals share ("Acme" for Acme Corp and Acme Labs) is a question:
+  the proposal carries both as `choices`. A deal misspelt by one letter ("intiech")
+  or written without its spaces ("piedpiper") is found when nothing matches exactly.
+- A capitalised name before an outcome ("Globex ghosted me") is a new company.
+- Text struck through (`~umbrella~`) is ignored; a date right after "by" is a
+  deadline, not a try-after date.
 - "not a fit" alone counts as our decision (DROP); "not a fit for them" is NO.
 - Only the first 2,000 characters are parsed (the note keeps the whole text).
 """
@@ -41,216 +50,39 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 
+from handlers.domain import refs
 from handlers.domain.amounts import AmountError, currency_code, parse_amount
+from handlers.domain.chat_words import (  # noqa: F401 - re-exported: tests and tools read the tables here
+    ABBREVIATIONS,
+    COMMON_WORDS,
+    EMOJI,
+    LEGAL_AFFIXES,
+    LEGAL_FORMS,
+    MEETING_DATED,
+    MUSING,
+    NAME_AFTER,
+    NAME_BEFORE,
+    NAME_STOPS,
+    NEGATORS,
+    NEW_DEAL,
+    NOT_NAMES,
+    PAST_MEETING,
+    PHRASES,
+    PRECEDENCE,
+    QUESTION_WORDS,
+    ROLES,
+    SOFTENERS,
+    WEAK,
+)
 from handlers.domain.model import Kind
 from handlers.domain.when import find_when
 
 MAX_PARSE = 2000
-
-# --------------------------------------------------------------------------------------------
-# Outcome phrases.
-#
-# Mini-syntax (compiled once by `_compile`): words separated by spaces; "a|b" are alternatives
-# for one word; a trailing "?" makes a word optional; "<co>" is the company named in the line;
-# "<end>" is the end of a clause; "^" the start of the line. Phrases are matched against the
-# line folded (lowercase, no accents), without apostrophes ("didn't" reads as "didnt"), with
-# hyphens as spaces and ABBREVIATIONS expanded ("vm" reads as "voicemail").
-# --------------------------------------------------------------------------------------------
-PHRASES: dict[Kind, tuple[str, ...]] = {
-    Kind.MAYBE: (  # an answer, but no decision: the polite brush-offs of playbook section 4
-        "said|says|say maybe", "maybe again", "maybe later", "maybe next week|month|quarter|year",
-        "maybe in|after", "maybe",
-        "not now", "not right now", "not at the moment", "not at this time", "not this year|quarter|month",
-        "not ready", "not a priority", "not the right time", "bad timing", "timing isnt right", "on hold",
-        "send|email|mail me|us? some|more? info|information|details|materials|brochure|deck|pricing",
-        "asked for some|more? info|information|details", "wants some|more? info|information|details",
-        "try me|us again? after|in|next|later|around|from", "try again? after",
-        "circle back", "check back", "reach out again? after|in|next", "reconnect after|in|next",
-        "touch base after|in|next", "call|ping me|us after|in|next|back",
-        "next quarter", "next year", "next fiscal", "later this year", "in q1|q2|q3|q4|h1|h2",
-        "after the? new year|holidays", "first of the year", "in the new year",
-        "talk|talking it over", "talk|talking|check|checking to|with the|my|their|his|her team|boss|manager|cfo|ceo",
-        "run it by", "think about it", "think it over", "thinking about it", "mull it over", "sleep on it",
-        "get|getting back to me|us|you", "let me|us know",
-        "already have|has|use|using a|an? partner|vendor|supplier|provider|solution|agency",
-        "already work|working with a|an? partner|vendor|supplier|provider|solution|agency",
-        "happy|satisfied|fine with our|their|the current|existing? supplier|vendor|provider|partner|solution|setup|agency",
-        "keep|keeping|keeps your|our info|information|details|card|number|deck on file", "on file",
-        "pushed it? to|back", "revisit", "budget frozen|freeze", "no budget until|till|before|this",
-    ),
-    Kind.TOUCH: (  # an attempt that got no answer
-        "voicemail", "voicemails", "left a|another? message|msg", "left word",
-        "no answer", "no reply", "no response", "no pickup", "no callback", "no call back", "no word",
-        "radio silence", "crickets",
-        "didnt pick up", "didnt answer|reply|respond", "didnt call|get back",
-        "not picking up", "not answering|responding|replying",
-        "noone|nobody answered|replied", "noone|nobody picked up",
-        "havent|hasnt|hadnt|not|never replied|responded|answered|heard", "havent|hasnt|hadnt|never called|got|gotten|heard back",
-        "emailed", "sent a|an|another? follow up", "sent a|an|another? email|note|message|text|reminder|inmail",
-        "followed up", "follow up sent|email",
-        "called", "rang", "dialed", "pinged", "chased", "texted", "messaged", "reached out",
-        "tried calling|emailing|again", "tried to reach|call", "ghosted", "ghosting", "still waiting", "waiting to hear",
-        "in a meeting", "out of office", "ooo",  # tried, but did not reach them
-    ),
-    Kind.MEETING: (  # a conversation; a next one when a date comes with it
-        "met", "meeting", "meetings", "next meeting", "next call", "demo", "demos", "demoed", "walkthrough",
-        "meeting|demo on|set|booked|scheduled|confirmed|tomorrow|tmrw|at|for",
-        "call on|booked|scheduled|set|confirmed|with|at|for",
-        "call|zoom tomorrow|tmrw|next|this|monday|tuesday|wednesday|thursday|friday|mon|tue|tues|wed|thu|thur|thurs|fri",
-        "booked|scheduled|confirmed|got|set a|the|another|next? call|demo|walkthrough|session|zoom",
-        "set up a|the|another|next? call|demo|walkthrough|session|zoom|meeting",
-        "lunch with", "coffee with", "sat down with", "zoom with",
-    ),
-    Kind.WON: (  # the prospect said yes
-        "signed", "contract signed", "inked", "closed won", "closed <co>|it|them", "closed the|a deal|contract",
-        "won", "theyre in <end>", "<co> is|are in <end>", "said|says yes", "verbal yes|commit",
-        "its a yes|go", "deal done", "done deal", "accepted the? proposal|quote|offer",
-        "went with us|our", "chose|picked|selected us|our", "purchase order", "po received|arrived|landed",
-        "po came|is in",
-        "got|received the|a po", "sent|issued us? the|a? po", "🎉", "🥳", "🍾", ":tada:", ":champagne:", ":partying_face:", ":confetti_ball:",
-    ),
-    Kind.NO: (  # a hard no from the prospect
-        "said|says|say no", "hard no", "got|its|thats a no", "gave us|me a no", "no go", "not interested",
-        "passed <end>", "passed on", "pass <end>", "went with",
-        "chose|picked|selected another|someone|somebody|competitors",
-        "chose|picked|selected|went for a|the? different|other|competing? competitor|competition|vendor|provider|supplier|option|one",
-        "not a fit for them|their", "not the right fit for them|their",
-        "lost to", "lost the deal", "lost it", "we lost", "closed lost",
-        "declined", "turned us|me|it down", "rejected", "not moving forward", "not going ahead|forward",
-        "decided not to", "decided against", "no thanks", "no thank you",
-        "stop contacting|calling|emailing", "dont contact|call|email", "unsubscribe",
-    ),
-    Kind.DROP: (  # we decided it is not a fit (playbook sections 6 and 7)
-        "dropping|drop|dropped <co>|it|them|this", "dropping|drop|dropped the deal|lead|account", "were dropping", "disqualified", "disqualify",
-        "disqualifying", "dq", "dqd", "dqed", "not a fit", "not a good fit", "not a fit for us",
-        "not the right fit", "we said no", "i said no", "told them no", "walking away", "walk away",
-        "walked away", "not worth it|chasing|pursuing", "not worth the time|effort", "not pursuing", "no longer pursuing",
-        "stop chasing|pursuing", "giving|gave up on", "letting|let it|them|<co> go", "moving on from",
-    ),
-    Kind.ADDED: (  # a new deal
-        "^ new lead|deal|prospect|opp|opportunity|account|logo", "^ add|adding|added",
-    ),
-    Kind.NOTE: (  # the prospect spoke, but said nothing decisive: keeps "called" (TOUCH) from matching
-        "called back", "called me|us", "returned my|our call", "got back to me|us", "replied", "responded",
-        "answered", "picked up", "heard back",
-        # not a win: paperwork before the deal
-        "signed|sent|countersigned the|an|a|our|their? nda|mnda", "signed up",
-    ),
-}
-
-# Single-word outcome phrases common enough in other senses that they alone give less confidence.
-WEAK = frozenset({"maybe", "meeting", "meetings", "demo", "demos", "met", "called", "won", "🎉", "🥳", "🍾",
-                  ":tada:", ":champagne:", ":partying_face:", ":confetti_ball:"})
-EMOJI = frozenset({"🎉", "🥳", "🍾", ":tada:", ":champagne:", ":partying_face:", ":confetti_ball:"})
-
-# When several kinds match, the first in this order wins. Why this order:
-# - WON first: a yes is the news ("said no to the upsell but signed the base plan").
-# - NO before DROP: if the prospect said no, the decision was theirs, even when we also walk
-#   away ("went with a competitor, so we're dropping it"); playbook section 5.
-# - DROP before the open outcomes: the rep took the no ("maybe again, we're walking away").
-# - A MEETING with a date ahead before MAYBE: a next conversation on the calendar is a next
-#   step, whatever else was said ("said maybe, but booked a call for Dec 3").
-# - MAYBE before an undated MEETING: "met Umbrella, they said maybe" is a maybe; a meeting
-#   without a next meeting is no progress (playbook section 2).
-# - Any answer before TOUCH: "left a voicemail, they said maybe later" means they answered.
-# - ADDED late: "new lead: Stark, said maybe" is best proposed as MAYBE on a new company (the
-#   bot's [Add as new deal] creates the deal and logs the maybe).
-# - NOTE last: answers without a decision ("called back"), or a company alone.
-MEETING_DATED = "meeting+date"
-PRECEDENCE: tuple[Kind | str, ...] = (Kind.WON, Kind.NO, Kind.DROP, MEETING_DATED, Kind.MAYBE, Kind.MEETING,
-                                      Kind.TOUCH, Kind.ADDED, Kind.NOTE)
-
-# A phrase right after one of these (in the same clause, at most 3 words back) does not count.
-NEGATORS = frozenset({"not", "never", "didnt", "doesnt", "dont", "wont", "isnt", "arent", "wasnt", "werent",
-                      "hasnt", "havent", "hadnt", "cant", "cannot", "couldnt", "wouldnt", "shouldnt", "aint",
-                      "nobody", "noone", "neither", "nor", "without"})
-# A NO followed by one of these is a MAYBE: "not interested yet", "said no for now".
-SOFTENERS = ("yet", "right now", "for now", "at the moment", "atm", "at this time", "this year", "this quarter",
-             "this month", "until", "till", "til", "before", "just now", "for the moment")
-# A bare "maybe" followed by one of these is the rep thinking aloud: "maybe I should call Acme".
-MUSING = frozenset({"i", "ill", "im", "ive", "id", "we", "should", "its", "you"})
-# A line that starts with one of these and has a "?" asks the bot something: not an update.
-QUESTION_WORDS = frozenset({"how", "what", "whats", "why", "where", "when", "who", "which", "can", "could",
-                            "should", "do", "does", "did", "is", "are", "will", "would", "shall", "any", "has",
-                            "have", "help"})
-# Rep shorthand, read as the words it stands for (whole words only; "w/" and "f/u" included).
-ABBREVIATIONS = {
-    "vm": "voicemail", "vms": "voicemails", "vmd": "left voicemail", "lvm": "left voicemail",
-    "lm": "left message", "l/m": "left message", "msg": "message", "msgd": "messaged",
-    "mtg": "meeting", "mtng": "meeting", "mtgs": "meetings", "meetin": "meeting",
-    "f/u": "follow up", "fu": "follow up", "f/up": "follow up", "followup": "follow up", "fup": "follow up",
-    "w/": "with ", "w": "with", "b/c": "because", "pls": "please", "plz": "please", "thx": "thanks", "ty": "thanks",
-    "e-mail": "email", "e-mailed": "emailed", "emaild": "emailed", "infos": "info", "nxt": "next",
-    "yr": "year", "qtr": "quarter", "interessted": "interested", "intrested": "interested",
-    "intersted": "interested", "interestd": "interested", "mayb": "maybe", "mabye": "maybe",
-    "maybee": "maybe", "myabe": "maybe", "sigend": "signed", "singed": "signed", "sined": "signed", "signd": "signed",
-    "demod": "demoed", "n/i": "not interested", "em": "them", "no one": "noone", "u": "you",
-    # One spelling per negation, so one phrase covers both: "did not pick up" = "didnt pick up", and
-    # "isnt interested" = "is not interested" (so "not interested" matches).
-    "did not": "didnt", "do not": "dont", "does not": "doesnt", "have not": "havent", "has not": "hasnt",
-    "will not": "wont", "cannot": "cant", "isnt": "is not", "arent": "are not", "wasnt": "was not",
-    "werent": "were not",
-}
-# Dates reps say that `find_when` does not read, as words it does.
-DATE_ALIASES = {"the new year": "jan 1", "new year": "jan 1", "new years": "jan 1",
-                "the first of the year": "jan 1", "first of the year": "jan 1", "start of the year": "jan 1"}
-# A clause with one of these words talks about a meeting that happened: its dates are not the next one.
-PAST_MEETING = frozenset({"met", "had"})
-
-# --------------------------------------------------------------------------------------------
-# Company names the bot does not know yet: a capitalised name right after one of NAME_AFTER,
-# right before one of NAME_BEFORE, or (any case) after a NEW_DEAL cue at the start of the line.
-# --------------------------------------------------------------------------------------------
-NAME_AFTER = ("met with", "met", "meeting with", "meeting w/", "mtg with", "mtg w/", "call with", "demo with",
-              "demo for", "lunch with", "coffee with", "voicemail for", "voicemail to", "vm for", "vm to",
-              "left a message for", "left a message with", "emailed", "called", "pinged", "chased", "texted",
-              "followed up with", "f/u with", "f/u to", "follow-up to", "heard back from", "signed", "closed",
-              "won", "lost", "dropping", "disqualified", "no answer from", "no reply from")
-NAME_BEFORE = ("said", "says", "signed", "passed", "went with", "chose", "picked", "is in", "are in", "wants",
-               "asked", "replied", "came back", "got back", "didn't", "did not", "never", "won't", "is not",
-               "isn't", "not interested", "is", "are", "will", "has")
-NEW_DEAL = ("new lead", "new deal", "new prospect", "new opportunity", "new opp", "new account", "adding",
-            "added", "add")
-# Words that end a lowercase new-deal name: "new lead: hooli from the conference".
-NAME_STOPS = frozenset({"from", "via", "at", "in", "for", "with", "who", "said", "says", "next", "contact",
-                        "stage", "and", "they", "met", "is", "are", "wants", "-", "–", "—", "note", "amount"})
-# Capitalised words that are not company names.
-NOT_NAMES = frozenset({
-    "i", "we", "they", "he", "she", "it", "you", "them", "their", "our", "my", "his", "her", "us", "me",
-    "the", "a", "an", "this", "that", "these", "those", "then", "so", "and", "but", "or", "also", "just",
-    "today", "tomorrow", "yesterday", "tonight", "tmrw", "finally", "again", "still", "maybe", "ok", "okay",
-    "yes", "no", "hi", "hey", "hello", "thanks", "lol", "fyi", "btw", "update", "quick", "good", "great",
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mon", "tue", "wed", "thu",
-    "fri", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "january",
-    "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
-    "december", "q1", "q2", "q3", "q4", "ceo", "cfo", "cto", "coo", "cmo", "cio", "vp", "head", "director",
-    "manager", "buyer", "procurement", "legal", "team", "boss", "contact", "champion", "someone", "everyone",
-    "nobody", "client", "customer", "prospect", "lead", "deal", "he's", "she's", "they're", "we're", "i'm",
-    "vm", "mtg", "left", "met", "called", "emailed", "sent", "new", "next", "call", "meeting", "demo",
-})
-ROLES = frozenset({"ceo", "cfo", "cto", "coo", "cmo", "cio", "vp", "head", "director", "manager", "buyer",
-                   "procurement", "legal", "team", "boss", "contact", "champion", "founder", "owner"})
-# Legal forms: "Acme Corp" is also found as "Acme", "株式会社サンプル" as "サンプル".
-LEGAL_FORMS = frozenset({"inc", "corp", "corporation", "co", "llc", "ltd", "limited", "gmbh", "ag", "sa",
-                         "sas", "sarl", "bv", "nv", "plc", "pty", "kk", "oy", "ab", "as", "srl", "spa",
-                         "se", "lp", "llp", "pte", "kg", "ug", "oyj", "asa"})
-LEGAL_AFFIXES = ("株式会社", "有限会社", "合同会社", "(株)", "股份有限公司", "有限公司")
-# Everyday words a deal's first word is not found by alone, and single-word deal names that must
-# be capitalised to count ("next" in "next meeting" is not the company Next).
-COMMON_WORDS = frozenset({
-    "the", "and", "for", "with", "from", "about", "after", "before", "again", "all", "any", "big", "best",
-    "blue", "red", "green", "black", "white", "bright", "first", "global", "general", "great", "good", "new",
-    "next", "open", "one", "our", "out", "over", "just", "day", "time", "data", "smart", "team", "work",
-    "home", "world", "north", "south", "east", "west", "american", "national", "international", "united",
-    "city", "bank", "health", "care", "digital", "media", "tech", "systems", "solutions", "group",
-    "services", "partners", "capital", "energy", "power", "cloud", "soft", "net", "web", "high", "top",
-    "sun", "star", "apple", "amazon", "target", "square", "block", "meta", "signal", "zoom", "slack",
-    "today", "tomorrow", "call", "back", "will", "not", "yes", "now", "later", "they", "them", "this", "that",
-    "deal", "lead", "note", "info", "email", "office", "company", "true", "real", "live", "hub",
-}) | NOT_NAMES
+PROPOSE_AT = 0.5  # the confidence from which the bot proposes rather than asks
 
 # ---------------------------------------------------------------------------------------------
 
@@ -263,7 +95,8 @@ class Proposal:
     when: datetime | None = None  # aware UTC: next meeting (MEETING) or "try after" date (MAYBE)
     note: str = ""  # the message itself, trimmed, Slack markup as plain text
     amount_text: str | None = None  # "$20k" as written, when the line names an amount
-    confidence: float = 1.0  # 0..1; below 0.5 the bot asks rather than proposes
+    confidence: float = 1.0  # 0..1; below PROPOSE_AT the bot asks rather than proposes
+    choices: tuple[str, ...] = ()  # the rep's deals a shared prefix ("Acme") may mean: the bot asks which
 
 
 # --- Slack markup -----------------------------------------------------------------------------
@@ -295,8 +128,12 @@ def _render(inner: str, for_note: bool) -> str:
     return label if not for_note or label.rstrip("/") in (bare, target) else f"{label} ({target})"
 
 
+_STRUCK = re.compile(r"(?<![\w~])~[^~\n]+~(?![\w~])")  # Slack's ~strikethrough~: the rep took it back
+
+
 def _plain(text: str, for_note: bool) -> str:
-    return _unescape(_MARKUP.sub(lambda m: _render(m[1], for_note), text))
+    text = _MARKUP.sub(lambda m: _render(m[1], for_note), text)
+    return _unescape(text if for_note else _STRUCK.sub(" ", text))
 
 
 def note_text(text: str) -> str:
@@ -324,6 +161,9 @@ def _fold(s: str) -> str:
     return " ".join(_fold_map(s)[0].split())
 
 
+_LEGAL_AFFIXES_FOLDED = tuple(_fold(a) for a in LEGAL_AFFIXES)
+
+
 def _continua(c: str) -> bool:
     """Scripts written without spaces between words: a name there needs no word boundary."""
     o = ord(c)
@@ -347,8 +187,7 @@ class _Alias:
 
 
 def _strip_legal(key: str) -> str:
-    for affix in LEGAL_AFFIXES:
-        affix = _fold(affix)
+    for affix in _LEGAL_AFFIXES_FOLDED:
         if key.startswith(affix) and len(key) > len(affix):
             key = key[len(affix):]
         elif key.endswith(affix) and len(key) > len(affix):
@@ -360,6 +199,12 @@ def _strip_legal(key: str) -> str:
 
 
 def _aliases(companies: Sequence[str]) -> list[_Alias]:
+    return _aliases_of(tuple(str(c) for c in companies))
+
+
+# A rep's deal names change rarely and every line of theirs needs their aliases: built once per pipeline.
+@lru_cache(maxsize=256)
+def _aliases_of(companies: tuple[str, ...]) -> list[_Alias]:
     keys = [_fold(str(c)) for c in companies]
     firsts: dict[str, int] = {}
     for key in keys:
@@ -389,6 +234,70 @@ class _Hit:
     start: int  # in the parse text
     end: int
     index: int  # into companies
+    choices: tuple[int, ...] = ()  # a shared first word ("Acme"): the deals it may mean
+
+
+def _shared_words(companies: Sequence[str]) -> dict[str, list[int]]:
+    return _shared_of(tuple(str(c) for c in companies))
+
+
+@lru_cache(maxsize=256)
+def _shared_of(companies: tuple[str, ...]) -> dict[str, list[int]]:
+    """First words that start two or more of the rep's deals ("acme": Acme Corp, Acme Labs), each with the
+    deals `refs.match` (the matcher `/deal` uses) finds for it alone; an exact name ("Acme") is no question."""
+    cands = [refs.Candidate(i, str(c)) for i, c in enumerate(companies)]
+    shared: dict[str, list[int]] = {}
+    for c in cands:
+        words = _strip_legal(_fold(c.company)).split()
+        first = words[0].strip(",.") if words else ""
+        if len(words) < 2 or len(first) < 3 or first in COMMON_WORDS or first in shared:
+            continue
+        found = [m.id for m in refs.match(first, cands) if _fold(m.company).startswith(first + " ")]
+        if len(found) > 1:
+            shared[first] = sorted(found)
+    return shared
+
+
+def _typo(a: str, b: str) -> bool:
+    """One edit apart (insertion, deletion, substitution or swap of neighbours), same first letter."""
+    if a == b or a[:1] != b[:1] or abs(len(a) - len(b)) > 1:
+        return a == b
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = next((k for k in range(len(short)) if short[k] != long_[k]), len(short))
+    return short[i:] == long_[i + 1:]
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _near(plain: str, companies: Sequence[str]) -> list[_Hit]:
+    """When no deal is named exactly: a shared first word (the bot asks which), or a deal misspelt by one
+    letter or written without its spaces ("intiech", "piedpiper")."""
+    folded, where = _fold_map(plain)
+    words = list(_WORD.finditer(folded))
+    shared = _shared_words(companies)
+    for w in words:
+        if w[0] in shared and plain[where[w.start()]:where[w.end() - 1] + 1]:
+            return [_Hit(where[w.start()], where[w.end() - 1] + 1, shared[w[0]][0], tuple(shared[w[0]]))]
+    keys: list[tuple[str, int]] = []
+    for alias in _aliases(companies):
+        compact = alias.key.replace(" ", "")
+        if len(compact) >= 5 and not alias.capital:
+            keys.append((compact, alias.index))
+    for n in (1, 2):  # one word, or two run together ("pied piper" typed "piedpiper" is one word)
+        for i in range(len(words) - n + 1):
+            run = words[i:i + n]
+            typed = "".join(m[0] for m in run)
+            if len(typed) < 5 or typed in COMMON_WORDS:
+                continue
+            for compact, index in keys:
+                if (n == 1 and _typo(typed, compact)) or (n == 2 and typed == compact):
+                    return [_Hit(where[run[0].start()], where[run[-1].end() - 1] + 1, index)]
+    return []
 
 
 def _known(plain: str, companies: Sequence[str]) -> list[_Hit]:
@@ -490,12 +399,17 @@ def _read_name_before(plain: str, end: int) -> tuple[int, int] | None:
         bare = word.casefold().strip(_TRAIL)
         if not taken and bare in ROLES:  # "Acme CFO said": skip the role
             continue
+        if taken and bare in _CONNECTORS:
+            taken.insert(0, tok)  # "Gekko & Co", "Bank of America": kept if a capitalised word comes first
+            continue
         if word != word.rstrip(",;:!?.") or not _capitalised(word):
             break  # the previous clause, or not a name
         if word.endswith(("'s", "’s")):
             taken = [tok]  # "Globex's CFO": the possessive is the company
             break
         taken.insert(0, tok)
+    while taken and taken[0][0].casefold() in _CONNECTORS:
+        taken.pop(0)
     if not taken:
         return None
     a, b = taken[0].start(), taken[-1].end()
@@ -548,6 +462,13 @@ def _alternative(word: str) -> str:
     return left + body + right
 
 
+# Booking words end a gap: "call booked for next tuesday" is a meeting, not "call ... next" (a maybe).
+_GAP = r"(?:\s+(?!(?:booked|scheduled|set|confirmed|invite|meeting|demo)(?!\w))[^\s,.;:!?()]+){0,4}?"
+_DATE_WORD = (r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|july|"
+              r"august|september|october|november|december|mon|tue|tues|wed|thu|thur|thurs|fri|monday|tuesday|"
+              r"wednesday|thursday|friday|tomorrow|tmrw|next|\d{1,2}/\d{1,2})(?!\w)")
+
+
 def _compile(phrase: str) -> re.Pattern:
     pattern = ""
     for slot in phrase.split():
@@ -556,6 +477,12 @@ def _compile(phrase: str) -> re.Pattern:
             continue
         if slot == "<end>":
             pattern += _END
+            continue
+        if slot == "*":  # up to four words of the same clause: "asked us for a formal proposal"
+            pattern += _GAP
+            continue
+        if slot == "<date>":
+            pattern += r"\s+" + _DATE_WORD
             continue
         optional = slot.endswith("?") and len(slot) > 1
         alts = "(?:" + "|".join(_alternative(a) for a in slot.rstrip("?").split("|")) + ")"
@@ -610,28 +537,57 @@ def _outcomes(s: str) -> list[_Match]:
 
 # --- dates and amounts -----------------------------------------------------------------------
 
-_DATE_ALIAS = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(k) for k in sorted(DATE_ALIASES, key=len, reverse=True))
-                         + r")(?!\w)", re.IGNORECASE)
 _DATE_CLAUSES = re.compile(r"[;!?\n]|,\s|\.\s+(?=[A-Z])|\s[-–—]\s|(?<!\w)but(?!\w)")
+
+
+# Words a date phrase holds at least one of. Only runs of them go to `find_when`, whose cost grows
+# with the words it is given (each candidate phrase is a dateparser call of about a millisecond).
+_DATEISH = re.compile(
+    r"(?<![\w/])(?:" + _DATE_WORD[3:-7] + r"|today|tonight|tmw|tomo|tmr|noon|midnight|weekend|"
+    r"days?|weeks?|wks?|fortnight|months?|years?|\d{1,2}(?::\d\d)?\s?(?:am|pm|a\.m\.|p\.m\.)|"
+    r"\d{4}-\d\d-\d\d|\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{1,2}(?:st|nd|rd|th))(?![\w/])", re.IGNORECASE)
+# Words that join date words into one phrase: "next week", "in 2 weeks", "dec 3 at 2pm", "by friday".
+_DATE_GLUE = frozenset({"at", "in", "on", "next", "this", "the", "of", "a", "couple", "by", "nxt", "around", "@",
+                        "new", "first", "start", "end", "early", "mid", "late", "beginning"})
+
+
+def _date_runs(clause: str) -> list[str]:
+    """The runs of date words (with the words that join them) in `clause`, in order: what may be a date."""
+    runs: list[str] = []
+    current: list[str] = []
+    dated = False
+    for tok in [*clause.split(), ""]:
+        word = tok.strip(_TRAIL)
+        date_word = bool(word) and bool(_DATEISH.fullmatch(word))
+        if word and (date_word or word.casefold() in _DATE_GLUE or word.isdigit()):
+            current.append(word)
+            dated = dated or date_word
+            if word == tok:
+                continue  # punctuation ends the run: "friday, or monday"
+        if dated:
+            runs.append(" ".join(current))
+        current, dated = [], False
+    return runs
 
 
 def _date_ahead(text: str, tz: str, now: datetime) -> datetime | None:
     """The first date still ahead of `now`, outside clauses about a meeting that already happened."""
-    text = _DATE_ALIAS.sub(lambda m: DATE_ALIASES[" ".join(m[0].lower().split())], text)
     for clause in _DATE_CLAUSES.split(text):
         words = {w.strip(_TRAIL) for w in clause.casefold().split()}
         if words & PAST_MEETING:
             continue
-        rest = clause
-        for _ in range(3):  # "today" (already begun) may come before the real date
-            got = find_when(rest, tz, now)
-            if got is None:
-                break
-            when, phrase = got
-            if when > now:
-                return when
-            at = rest.find(phrase)
-            rest = rest[at + len(phrase):] if at >= 0 else ""
+        for rest in _date_runs(clause):
+            for _ in range(3):  # "today" (already begun) may come before the real date
+                got = find_when(rest, tz, now) if rest else None
+                if got is None:
+                    break
+                when, phrase = got
+                at = rest.find(phrase)
+                # "a proposal by friday": a deadline of ours, not when to try them again
+                deadline = phrase.casefold().startswith("by ") or (at >= 0 and rest[:at].split()[-1:] == ["by"])
+                if when > now and not deadline:
+                    return when
+                rest = rest[at + len(phrase):] if at >= 0 else ""
     return None
 
 
@@ -681,10 +637,12 @@ def parse_chat(text: str, companies: Sequence[str], tz: str, now: datetime) -> P
         return None
     companies = [str(c) for c in companies]
 
-    hits = _known(plain, companies)
+    hits = _known(plain, companies) or _near(plain, companies)
     spans = [(h.start, h.end) for h in hits]
-    company, known = "", False
-    if hits:
+    company, known, choices = "", False, tuple[str, ...]()
+    if hits and hits[0].choices:
+        company, choices = plain[hits[0].start:hits[0].end], tuple(companies[i] for i in hits[0].choices)
+    elif hits:
         company, known = companies[hits[0].index], True
     elif span := _unknown(plain):
         spans = [span]
@@ -709,11 +667,11 @@ def parse_chat(text: str, companies: Sequence[str], tz: str, now: datetime) -> P
         dated = _date_ahead(date_text.replace(amount, " ") if amount else date_text, tz, now)
     ranked = {MEETING_DATED if (k is Kind.MEETING and dated) else k for k in kinds}
     chosen = next(k for k in PRECEDENCE if k in ranked)
-    kind = Kind.MEETING if chosen == MEETING_DATED else chosen
+    kind = Kind.MEETING if chosen == MEETING_DATED else Kind(chosen)
     when = dated if kind in (Kind.MEETING, Kind.MAYBE) else None
 
     # How sure: the rep's own deal named plainly is the best case.
-    confidence = 0.9 if known else 0.75 if company else 0.3
+    confidence = 0.9 if known or choices else 0.75 if company else 0.3
     deciding = [m for m in matches if m.kind is kind]
     if deciding and all(m.phrase in WEAK for m in deciding) and when is None:  # a date makes it specific
         confidence = min(confidence, 0.7)
@@ -723,4 +681,80 @@ def parse_chat(text: str, companies: Sequence[str], tz: str, now: datetime) -> P
         confidence = min(confidence, 0.45)  # two deals in one line: one proposal cannot log both
 
     return Proposal(kind=kind, company=company, known=known, when=when, note=note, amount_text=amount,
-                    confidence=confidence)
+                    confidence=confidence, choices=choices)
+
+
+# A clause starting with one of these is about the deal already named: "acme said maybe, so we dropped it".
+SUBJECTS = frozenset({"they", "theyre", "he", "hes", "she", "shes", "we", "were", "i", "im", "it", "its", "them",
+                      "so", "then", "which", "who", "that", "also", "but", "and", "still", "now", "their"})
+_JOIN = re.compile(r"[,;]|\.\s|(?<!\w)(?:and|but|also|while|plus|then)(?!\w)|&|\+", re.IGNORECASE)
+
+
+def _beside_another(plain: str, hit: _Hit, companies: Sequence[str], tz: str,
+                    now: datetime) -> list[Proposal] | None:
+    """One deal of the rep's next to news about another company ("globex signed and acme labs said
+    maybe", Globex not a deal yet): the deal's own clause decides its outcome, and a capitalised new
+    company in the other clause gets a proposal of its own. None when the line is about one deal."""
+    bounds = [0, *[m.start() for m in _JOIN.finditer(plain)], len(plain)]
+    clauses = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if plain[a:b].strip(" ,;.&+")]
+    if len(clauses) < 2:
+        return None
+    own = next(((a, b) for a, b in clauses if a <= hit.start < b), None)
+    # First the cheap test: another clause that reads "<one word> <outcome>" ("globex signed").
+    candidates: list[str] = []
+    for a, b in clauses:
+        if (a, b) == own:
+            continue
+        clause = _JOIN.sub(" ", plain[a:b], count=1) if _JOIN.match(plain, a) else plain[a:b]
+        words = _normalise(_fold(clause)).split()
+        if not words or words[0] in SUBJECTS:
+            continue
+        found = _outcomes(" ".join(words))
+        if found and len(" ".join(words)[:found[0].start].split()) == 1:
+            candidates.append(clause)
+    if not candidates or own is None:
+        return None
+    mine = parse_chat(plain[own[0]:own[1]], [companies[hit.index]], tz, now)
+    if mine is None or mine.kind is Kind.NOTE:
+        return None
+    others = [theirs for clause in candidates if (theirs := parse_chat(clause, [], tz, now)) is not None
+              and theirs.kind not in (mine.kind, Kind.NOTE)]
+    if not others:
+        return None
+    news = [p for p in others if p.company and p.confidence >= PROPOSE_AT]
+    return sorted([mine, *news], key=lambda p: plain.find(p.company) if p is not mine else hit.start)
+
+
+def read_chat(text: str, companies: Sequence[str], tz: str, now: datetime) -> list[Proposal]:
+    """Every update one chat line holds, one per deal in the order named; [] for chatter.
+
+    Two or more of the rep's deals in one line ("globex signed and initech said maybe") are read
+    clause by clause, each with its own deal; a clause without an outcome of its own ("left
+    voicemails for hooli and soylent") shares its neighbour's."""
+    companies = [str(c) for c in companies]
+    plain = " ".join(_plain(str(text), for_note=False).split())[:MAX_PARSE]
+    hits = sorted(_known(plain, companies), key=lambda h: h.start)
+    named = [h for i, h in enumerate(hits) if all(h.index != g.index for g in hits[:i])]
+    if len(named) == 1 and (own := _beside_another(plain, named[0], companies, tz, now)):
+        return [replace(p, note=note_text(text)) for p in own]
+    if len(named) < 2:
+        one = parse_chat(text, companies, tz, now)
+        return [] if one is None else [one]
+    cuts = [0]
+    for prev, hit in zip(named, named[1:], strict=False):
+        joins = list(_JOIN.finditer(plain, prev.end, hit.start))
+        cuts.append(joins[-1].start() if joins else hit.start)
+    cuts.append(len(plain))
+    note = note_text(text)
+    read: list[Proposal | None] = [
+        parse_chat(plain[a:b], [companies[hit.index]], tz, now) for hit, a, b in zip(named, cuts, cuts[1:], strict=False)]
+    decided = [p for p in read if p is not None and p.kind is not Kind.NOTE]
+    out: list[Proposal] = []
+    for i, p in enumerate(read):
+        if p is None:
+            continue
+        if p.kind is Kind.NOTE and decided:  # no outcome of its own: the nearest clause's, earlier first
+            near = next((q for q in reversed(read[:i]) if q is not None and q.kind is not Kind.NOTE), decided[0])
+            p = replace(p, kind=near.kind, when=near.when, confidence=near.confidence)
+        out.append(replace(p, note=note))
+    return out

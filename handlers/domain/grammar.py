@@ -7,7 +7,7 @@ which is how multi-word references like `acme corp` are told apart from a note.
 
 Verbs are case-insensitive, with these aliases:
   new, create -> add        ls -> list              yes, win -> won
-  lost -> no                dq, disqualify -> drop  meeting -> meet
+  lost -> no                dq, disqualify -> drop  meeting -> meet    unclose -> reopen
   leaderboard, lb -> board  csv -> export           ?, h -> help
   setting, config -> settings
 Options: list takes `maybe` for `maybes`; board takes `weekly`/`monthly`/`quarterly`;
@@ -20,7 +20,10 @@ coach takes `meet` for `meeting`, `break-up`/`last` for `breakup`, `hardno` for 
   amount (`add Studio 54 $10k`). `"Quoted Company 42"` (straight or curly quotes)
   holds anything, digits included.
 - Keys are `next:`, `contact:`, `stage:`, `note:` only; other `word:` words (`Re:Invent`)
-  are ordinary text. Each key at most once.
+  are ordinary text. Each key at most once, in any order. A value runs to the next key;
+  a `contact:` or `stage:` value also ends at an amount (`stage:negotiation $5k`; a bare
+  number such as `phase 2` stays in it), and `note:` keeps everything up to the next key.
+- One amount: a second one (`$5k $6k`, or one before and one after a key) is refused.
 - After a known playbook stage (`stage:explore met at a conference`) the rest is note.
 - Slack escapes `&`, `<`, `>` in command text as `&amp;`, `&lt;`, `&gt;`; they are
   turned back here, once, so "AT&T" is stored as typed.
@@ -33,15 +36,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from handlers.domain.amounts import Amount, AmountError, currency_code, looks_like_amount, parse_amount
 from handlers.domain.refs import fold
 from handlers.domain.when import WhenError, find_when, split_when
 
-VERBS = ("add", "list", "maybe", "touch", "meet", "won", "no", "drop", "snooze", "coach", "board",
+VERBS = ("add", "list", "maybe", "touch", "meet", "won", "no", "drop", "reopen", "snooze", "coach", "board",
          "export", "help", "settings", "forget")
 ALIASES = {"new": "add", "create": "add", "ls": "list", "yes": "won", "win": "won", "lost": "no",
-           "dq": "drop", "disqualify": "drop", "meeting": "meet", "leaderboard": "board", "lb": "board",
+           "dq": "drop", "disqualify": "drop", "unclose": "reopen", "meeting": "meet", "leaderboard": "board", "lb": "board",
            "csv": "export", "?": "help", "h": "help", "setting": "settings", "config": "settings"}
 
 USAGE = {
@@ -53,6 +57,7 @@ USAGE = {
     "won": "/deal won <deal> [note]",
     "no": "/deal no <deal> [reason]",
     "drop": "/deal drop <deal> [reason]",
+    "reopen": "/deal reopen <deal> [note]",
     "snooze": "/deal snooze <deal> <when>",
     "coach": "/deal coach <deal> [ask|meeting|breakup]",
     "board": "/deal board [week|month|quarter]",
@@ -70,6 +75,7 @@ MEANING = {
     "won": "the prospect said yes",
     "no": "the prospect gave a hard no",
     "drop": "we decided it is not a fit (disqualified)",
+    "reopen": "a closed deal is open again",
     "snooze": "no nudges about it until then",
     "coach": "draft a hard-no ask, a next-meeting request, or a last-try message",
     "board": "the leaderboard, shown only to you",
@@ -115,17 +121,37 @@ class Command:
 class Usage:
     verb: str | None  # which subcommand the help is for (None = general)
     message: str  # what was wrong, then the usage line
+    full_help: bool = False  # the whole help (`help_entries`) belongs after the message
+
+
+# What `/deal help` says, as plain data: the handlers render it. (term, examples) pairs.
+HELP_TITLE = "/deal turns open-ended maybes into decisions."
+HELP_TERMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (  # (term, what it is, examples)
+    ("<deal>", "the #id or part of the company name of one of your deals", ("#12", "acme")),
+    ("<amount>", "a sum; $ is USD", ("$12k", "12000", "€5,000", "1.2m USD")),
+    ("<when>", "a date or a phrase, in your Slack time zone",
+     ("2026-12-03", "dec 3", "next tuesday 2pm", "in 2 weeks", "end of month", "early january",
+      "after the new year")),
+    ("<stage>", "the commitment the deal waits on, or your own words", STAGES),
+)
+HELP_ALIASES = (("new", "add"), ("ls", "list"), ("yes/win", "won"), ("lost", "no"), ("dq", "drop"),
+                ("leaderboard", "board"), ("?", "help"))
+
+
+def help_entries() -> list[tuple[str, str]]:
+    """Every /deal form with what it does: (usage, meaning), in the order help shows them."""
+    return [(USAGE[verb], MEANING[verb]) for verb in VERBS]
 
 
 def _usage(verb: str, problem: str) -> Usage:
     return Usage(verb, f"{problem}\nUsage: `{USAGE[verb]}`")
 
 
-def _words(text: str) -> list[re.Match]:
+def _words(text: str) -> list[re.Match[str]]:
     return list(re.finditer(r"\S+", text))
 
 
-def _span(text: str, words: list[re.Match], i: int, j: int) -> str:
+def _span(text: str, words: list[re.Match[str]], i: int, j: int) -> str:
     """The original text of words[i:j], spacing kept."""
     return text[words[i].start():words[j - 1].end()] if i < j else ""
 
@@ -148,8 +174,8 @@ def parse_command(text: str, tz: str, now: datetime, companies: Sequence[str] = 
     text = _unslack(str(text or "")).strip()
     words = _words(text)
     if not words:
-        return Usage(None, "Tell me what happened with a deal, e.g. `/deal maybe acme send me info`.\n\n"
-                     + help_text())
+        return Usage(None, "Tell me what happened with a deal, e.g. `/deal maybe acme send me info`.",
+                     full_help=True)
     head = words[0][0].casefold()
     verb = head if head in VERBS else ALIASES.get(head)
     if verb is None:
@@ -198,7 +224,7 @@ def _plainly_money(word: str) -> bool:
     return looks_like_amount(word) and not word[0].isdigit()
 
 
-def _amount_at(words: list[re.Match], j: int) -> bool:
+def _amount_at(words: list[re.Match[str]], j: int) -> bool:
     """Whether the amount starts at words[j]. A bare whole number right before another amount
     is part of the name: `add Studio 54 $10k`."""
     if not looks_like_amount(words[j][0]):
@@ -224,7 +250,8 @@ def _add(rest: str, tz: str, now: datetime) -> Command | Usage:
         return _usage("add", missing)
     if len(company) > MAX_COMPANY:
         return _usage("add", f"That company name is {len(company)} characters; the limit is {MAX_COMPANY}.")
-    found: dict = {}  # Command fields from the options
+    found: dict[str, Any] = {}  # Command fields from the options
+    amounts_given: list[str] = []  # the amount as typed, for the two-amounts message
     seen: set[str] = set()
     notes: list[str] = []
     for key, value in _segments(tail):
@@ -246,25 +273,41 @@ def _add(rest: str, tz: str, now: datetime) -> Command | Usage:
             if len(found["stage"]) > MAX_STAGE:
                 return _usage("add", f"That stage is {len(found['stage'])} characters; "
                                      f"the limit is {MAX_STAGE}.")
-        if key in (None, "next") and "amount" not in found:  # free text may start with the amount
+        while key in (None, "next"):  # free text may start with the amount; one amount only
+            given = value
             amount, value = _take_amount(value)
             if isinstance(amount, AmountError):
                 return _usage("add", str(amount))
-            if amount is not None:
-                found["amount"] = amount
+            if amount is None:
+                break
+            if "amount" in found:
+                first, second = amounts_given[0], given[:len(given) - len(value)].strip()
+                return _usage("add", f"You gave two amounts, {first} and {second}: give one.")
+            found["amount"], amounts_given = amount, [given[:len(given) - len(value)].strip()]
         if value:
             notes.append(value)
     return Command("add", company=company, note=" ".join(notes), **found)
 
 
+def _money(word: str) -> bool:
+    """Plainly an amount (`$5k`, `5k`, `1.2m`, `€5,000`), not a bare number (`phase 2`)."""
+    return looks_like_amount(word) and not (word.isascii() and word.isdigit())
+
+
 def _segments(text: str) -> list[tuple[str | None, str]]:
-    """[(None, free text), (key, value), ...] in order; a value runs to the next `key:` word."""
+    """[(None, free text), (key, value), ...] in order. A value runs to the next `key:` word; a
+    `contact:` or `stage:` value also ends at an amount (`stage:negotiation $5k`), which starts free text."""
     starts = [(m.start(), m.start() + len(k[0]), k[1].lower())
               for m in _words(text) if (k := _KEY.match(m[0]))]
-    found = [(None, text[:starts[0][0]] if starts else text)]
+    found: list[tuple[str | None, str]] = [(None, text[:starts[0][0]] if starts else text)]
     for n, (_, value_start, key) in enumerate(starts):
         end = starts[n + 1][0] if n + 1 < len(starts) else len(text)
-        found.append((key, text[value_start:end]))
+        value = text[value_start:end]
+        money = next((w for w in _words(value) if _money(w[0])), None) if key in ("contact", "stage") else None
+        if money is None:
+            found.append((key, value))
+        else:
+            found += [(key, value[:money.start()]), (None, value[money.start():])]
     return [(key, value.strip()) for key, value in found if key or value.strip()]
 
 
@@ -359,18 +402,3 @@ def _coach(rest: str, companies: Sequence[str]) -> Command | Usage:
     if tail:  # a name we could not look up: all of it is the reference
         ref = rest.strip()
     return Command("coach", ref=ref, option=option)
-
-
-def help_text() -> str:
-    """The full /deal help, in Slack mrkdwn."""
-    lines = ["*`/deal` turns open-ended maybes into decisions.*"]
-    lines += [f"`{USAGE[verb]}`  {MEANING[verb]}" for verb in VERBS]
-    lines += [
-        "`<deal>` is `#12` or part of a company name among your deals.",
-        "`<amount>`: `$12k`, `12000`, `€5,000`, `1.2m USD`.",
-        "`<when>`: `2026-12-03`, `dec 3`, `next tuesday 2pm`, `in 2 weeks`, in your Slack time zone.",
-        "Stages: " + ", ".join(STAGES) + " (or your own words).",
-        "Also: `new` = add, `ls` = list, `yes`/`win` = won, `lost` = no, `dq` = drop, "
-        "`leaderboard` = board, `?` = help.",
-    ]
-    return "\n".join(lines)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 
 class Status(StrEnum):
@@ -103,12 +104,12 @@ class Deal:
     def is_open(self) -> bool:
         return self.status is Status.OPEN
 
-    def replace(self, **changes) -> Deal:
+    def replace(self, **changes: Any) -> Deal:
         return dataclasses.replace(self, **changes)
 
 
 def new_deal(owner_id: str, company: str, now: datetime, source: Source = Source.COMMAND,
-             **fields) -> tuple[Deal, Activity]:
+             **fields: Any) -> tuple[Deal, Activity]:
     """A fresh open deal and the 'added' activity that starts its history."""
     deal = Deal(owner_id=owner_id, company=company, created_at=now, updated_at=now,
                 last_activity_at=now, stage_since=now, **fields)
@@ -117,7 +118,7 @@ def new_deal(owner_id: str, company: str, now: datetime, source: Source = Source
 
 def apply(deal: Deal, act: Activity) -> Deal:
     """The deal after `act` happened: the one place the projection is computed."""
-    c: dict = {"updated_at": act.at, "last_activity_at": max_time(deal.last_activity_at, act.at)}
+    c: dict[str, Any] = {"updated_at": act.at, "last_activity_at": max_time(deal.last_activity_at, act.at)}
     k = act.kind
     if k in ANSWERS:
         c.update(touches_since_answer=0, last_answer_at=act.at, asked_at=None)
@@ -171,7 +172,7 @@ class Rep:
     digest_weekends: bool = False
     board_hidden: bool = False
 
-    def replace(self, **changes) -> Rep:
+    def replace(self, **changes: Any) -> Rep:
         return dataclasses.replace(self, **changes)
 
 
@@ -190,5 +191,5 @@ class ChannelSettings:
     last_kudos_at: datetime | None = None
     joined_at: datetime | None = None
 
-    def replace(self, **changes) -> ChannelSettings:
+    def replace(self, **changes: Any) -> ChannelSettings:
         return dataclasses.replace(self, **changes)

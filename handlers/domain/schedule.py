@@ -16,18 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+from handlers.domain.zones import zone
 
 _SATURDAY = 5
 
 
-@lru_cache(maxsize=1024)
-def zone(tz: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(tz)
-    except Exception:  # unknown, empty or malformed names raise several kinds
-        return ZoneInfo("UTC")
 
 
 def _aware(at: datetime) -> datetime:

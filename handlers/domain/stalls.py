@@ -37,7 +37,8 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from handlers.domain.model import Deal
-from handlers.domain.schedule import working_days_after, zone
+from handlers.domain.schedule import working_days_after
+from handlers.domain.zones import zone
 
 # Rule names (Stall.rule).
 REPEATED_MAYBES = "repeated_maybes"
@@ -88,7 +89,9 @@ class DealRow(NamedTuple):
     stage_since: datetime | None
     asked_at: datetime | None
 
-    is_open = True  # only open deals are ever streamed as rows
+    @property
+    def is_open(self) -> bool:
+        return True  # only open deals are ever streamed as rows
 
     @classmethod
     def of(cls, deal: Deal) -> DealRow:
@@ -109,7 +112,7 @@ class Thresholds:
     ask_wait_working_days: int = 3  # a decision ask pauses nudges this many working days
 
     @classmethod
-    def from_overrides(cls, overrides: Mapping | None) -> Thresholds:
+    def from_overrides(cls, overrides: Mapping[str, object] | None) -> Thresholds:
         """The defaults with a workspace's overrides (its JSON column) laid over them.
 
         Unknown keys and unusable values (wrong type, negative) are ignored, so a
@@ -292,14 +295,17 @@ class _Judge:
             return Stall(rule, f"{deal.touches_since_answer} tries without an answer: time for a last-try message",
                          BREAKUP)
         if rule == ASK_UNANSWERED:
+            assert deal.asked_at is not None  # the rule fires only with an ask
             return Stall(rule, f"asked for a decision {self.day(deal.asked_at)}, no answer", ASK)
         if rule == REPEATED_MAYBES:
             return Stall(rule, f"{_ordinal(deal.maybe_count)} maybe since {self.day(_first_maybe(deal))}", ASK)
         if rule == MEETING_PASSED:
+            assert deal.next_meeting_at is not None  # the rule fires only with a meeting
             return Stall(rule, f"meeting on {self.day(deal.next_meeting_at)} passed, nothing logged", MEETING)
         if rule == NO_NEXT_MEETING:
             last = deal.last_activity_at or deal.created_at
             return Stall(rule, f"no next meeting since your last update on {self.day(last)}", MEETING)
+        assert deal.stage  # STUCK_IN_STAGE fires only with a stage
         days = self.days_ago(deal.stage_since or deal.created_at)
         usual = self._stage_allowed(deal.stage)[1]
         usual_text = "" if usual is None else f" (you usually take {_usual(usual)})"
@@ -347,7 +353,7 @@ def plan_digest(deals: Iterable[Deal | DealRow], now: datetime, tz: str, stats: 
     # are ((age, amount, -id, -seen), deal, rules): a bigger key is more urgent, and the
     # unique `-seen` settles every tie before a deal would be compared. Reasons are
     # written only for the deals kept.
-    heap: list[tuple] = []
+    heap: list[tuple[tuple[int, Decimal, float, int], Deal | DealRow, list[str]]] = []
     stuck = 0
     for deal in deals:
         judged = judge.check(deal)

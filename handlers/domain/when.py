@@ -7,8 +7,7 @@ relative to `now` in the rep's zone, answers returned as aware UTC datetimes.
 
 Decisions:
 - A phrase without a time of day ("dec 3", "tomorrow", "in 2 weeks") means local
-  midnight of that day, and `describe` shows it without a time. A named month
-  ("january") means its first day.
+  midnight of that day, and `describe` shows it without a time.
 - Slashed dates are month first (12/3 = 3 Dec) in the zones of countries that
   write them so (US, Canada, the Philippines), day first everywhere else (12/3 =
   12 Mar). ISO dates (2026-12-03) and named months ("3 dec") are never ambiguous.
@@ -19,6 +18,13 @@ Decisions:
   "weds"/"thurs" and the other day abbreviations, "nxt wk", "(in) a couple (of)
   weeks" (2 of them). In free text a day or month that is also an English word
   ("wed", "sat", "may") counts only after next/on/by/until/till ("next wed").
+- A period ("next week", "next month", "next year", "early january", "mid next month", "end of
+  month", "eow", "end of the quarter", "after the new year") names a stretch of the calendar and reads
+  as a working day (Mon-Fri) in it: its first one, or for "mid" the 15th (a week's Wednesday), "late"
+  the 21st (a week's Thursday), "end" the last working day. A named month ("january") is its first
+  working day too. "in a month" stays a day one month ahead.
+- "next tuesday" is the first Tuesday after today (tomorrow, said on a Monday; a week ahead, said on
+  a Tuesday), the same day as "tuesday". Every reply shows the date it read ("Tue 24 Nov").
 - Refused: bare numbers ("3") and bare years or quarters (too vague), amounts
   ("1.2m", "5k": digits run into anything but am/pm, an ordinal, a month, day or
   unit), days before today, years before 2000 and anything more than 10 years ahead.
@@ -29,13 +35,16 @@ Decisions:
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from zoneinfo import TZPATH, ZoneInfo
+from zoneinfo import TZPATH
 
-from dateparser.date import DateDataParser
+from dateparser.date import DateDataParser  # type: ignore[import-untyped]
+
+from handlers.domain.zones import zone as _zone
 
 TRY = "Try “dec 3”, “next tuesday 2pm” or “2026-12-03”."
 MAX_WORDS = 6  # the longest date phrase we look for ("next tuesday at 2:30 pm")
@@ -96,19 +105,12 @@ class WhenError(ValueError):
     """The message is a sentence to show the rep as is."""
 
 
-@lru_cache(maxsize=512)
-def _zone(tz: str) -> ZoneInfo:
-    # ZoneInfo objects are cached, never their offsets: zoneinfo works out DST per instant.
-    try:
-        return ZoneInfo(tz)
-    except Exception:  # unknown, empty or malformed names (ZoneInfo raises several kinds)
-        return ZoneInfo("UTC")
 
 
 @lru_cache(maxsize=1)
 def _month_first_zones() -> frozenset[str]:
     """Zone names of month-first countries, from the tz database's own zone.tab."""
-    tables = [Path(d) / "zone.tab" for d in TZPATH]
+    tables: list[Traversable] = [Path(d) / "zone.tab" for d in TZPATH]
     try:
         tables.insert(0, resources.files("tzdata.zoneinfo") / "zone.tab")
     except ModuleNotFoundError:  # no tzdata package: the system database only
@@ -142,7 +144,7 @@ def _tokens(text: str) -> list[str]:
 
 def _mentions_date(text: str) -> bool:
     """Cheap pre-check: a digit or a date word somewhere."""
-    return any(c.isdigit() for c in text) or any(t in _DATE_WORDS for t in _tokens(text))
+    return any(c.isdigit() for c in text) or any(t in _DATE_WORDS or t in _PERIOD_WORDS for t in _tokens(text))
 
 
 def _plausible(phrase: str, strict: bool = False) -> bool:
@@ -189,30 +191,134 @@ def _next_day_of_month(day: int, today: datetime) -> datetime | None:
     return None
 
 
-def _attempt(phrase: str, tz: str, now: datetime) -> datetime | None:
-    """The phrase as an aware UTC datetime; None if it is not a date; WhenError if we refuse it."""
+# --- periods: "next month", "early january", "end of the week", "after the new year" -------------
+# dateparser reads none of these (and "next month" as a day one month from now). A period names a
+# stretch of the calendar; we read it as a working day (Mon-Fri) of the part named: the start (early,
+# start of, beginning of, or no part), the middle (mid: the 15th, a week's Wednesday), late (the 21st, a
+# week's Thursday) or the end (the last working day). Periods already under way give today at the earliest.
+
+_MONTH_NUMBERS = {name: n for n, names in enumerate(
+    (("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
+     ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"),
+     ("november", "nov"), ("december", "dec")), start=1) for name in names}
+_PERIOD_SHORTHAND = {"eom": "end of month", "eow": "end of week", "eoy": "end of year", "eoq": "end of quarter",
+                     "month end": "end of month", "month-end": "end of month", "year end": "end of year",
+                     "year-end": "end of year"}
+_PART = r"(?:(?P<part>early|start\s+of|beginning\s+of|mid|middle\s+of|late|end\s+of)\s+(?:the\s+)?)?"
+_LEAD = r"(?:(?:after|from|until|till|by|around|in|at|for|on|during|over)\s+)?(?:the\s+)?"
+_NEW_YEAR = re.compile(_LEAD + r"(?:new\s+year(?:'?s)?(?:\s+day)?|(?:first|start|beginning)\s+of\s+the\s+year)")
+_UNIT_PERIOD = re.compile(_LEAD + _PART + r"(?:(?P<rel>next|this)\s+)?(?P<unit>week|month|quarter|year)")
+_MONTH_PERIOD = re.compile(_LEAD + _PART + "(?P<month>" + "|".join(sorted(_MONTH_NUMBERS, key=len, reverse=True))
+                           + r")\.?(?:\s+(?P<year>\d{4}))?")
+_PERIOD_SHORT = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(_PERIOD_SHORTHAND, key=len, reverse=True)))
+                           + r")\b")
+_PERIOD_WORDS = frozenset({"eom", "eow", "eoy", "eoq", "quarter", "new", "early", "mid", "late", "end"})
+_QUARTER = re.compile(r"q[1-4]")
+_PARTS = {"early": None, "start": None, "beginning": None, "mid": "mid", "middle": "mid", "late": "late",
+          "end": "end"}
+
+
+def _working(day: date, forward: bool = True) -> date:
+    while day.weekday() >= 5:
+        day += timedelta(days=1 if forward else -1)
+    return day
+
+
+def _in_month(year: int, month: int, part: str | None) -> date:
+    if part == "end":
+        last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+        return _working(last, forward=False)
+    return _working(date(year, month, {"mid": 15, "late": 21}.get(part or "", 1)))
+
+
+def _in_unit(unit: str, ahead: bool, part: str | None, today: date) -> date:
+    """The day `part` of this (or the next) week, month, quarter or year names."""
+    y, mo = today.year, today.month
+    if unit == "week":  # a weekend's "this week" is the week ahead
+        monday = today - timedelta(days=today.weekday()) + timedelta(days=7 if ahead or today.weekday() >= 5 else 0)
+        return monday + timedelta(days={None: 0, "mid": 2, "late": 3, "end": 4}[part])
+    if unit == "month":
+        return _in_month(y + (ahead and mo == 12), mo % 12 + 1 if ahead else mo, part)
+    if unit == "quarter":
+        first = (mo - 1) // 3 * 3 + 1 + (3 if ahead else 0)
+        y, first = (y + 1, first - 12) if first > 12 else (y, first)
+        return {"mid": _in_month(y, first + 1, "mid"), "late": _in_month(y, first + 2, None),
+                "end": _in_month(y, first + 2, "end")}.get(part or "", _in_month(y, first, None))
+    y += ahead  # year
+    return {"mid": _in_month(y, 7, None), "late": _in_month(y, 10, None),
+            "end": _in_month(y, 12, "end")}.get(part or "", _in_month(y, 1, None))
+
+
+def _is_period(phrase: str) -> bool:
+    return _period_match(_period_text(_expand(phrase))) is not None
+
+
+def _period_match(text: str) -> re.Match[str] | None:
+    """The match of a period phrase (folded), or None: also for "this month" (now, not a day to act on)
+    and a month alone ("january" is dateparser's, and in free text "may" is mostly a verb)."""
+    if m := _NEW_YEAR.fullmatch(text):
+        return m
+    if m := _UNIT_PERIOD.fullmatch(text):
+        return m if m["rel"] == "next" or m["part"] else None
+    if m := _MONTH_PERIOD.fullmatch(text):
+        return m if m["part"] or m["year"] else None
+    return None
+
+
+def _period_text(phrase: str) -> str:
+    text = " ".join(phrase.casefold().replace("’", "'").split()).strip(_TRIM)
+    return _PERIOD_SHORT.sub(lambda m: _PERIOD_SHORTHAND[m[0]], text)
+
+
+def _period(phrase: str, today: date) -> date | None:
+    """The day a period phrase names, from `today` on; None if the phrase is not a period."""
+    m = _period_match(_period_text(phrase))
+    if m is None:
+        return None
+    if m.re is _NEW_YEAR:
+        return _working(date(today.year + 1, 1, 1))
+    part = _PARTS[m["part"].split()[0]] if m["part"] else None
+    if m.re is _UNIT_PERIOD:
+        return max(today, _in_unit(m["unit"], m["rel"] == "next", part, today))
+    month = _MONTH_NUMBERS[m["month"]]
+    if m["year"]:
+        return _in_month(int(m["year"]), month, part)
+    this_year = _in_month(today.year, month, part)
+    return this_year if this_year >= today else _in_month(today.year + 1, month, part)
+
+
+def read_when(phrase: str, tz: str, now: datetime) -> datetime | None:
+    """THE date reader: the whole phrase as an aware UTC datetime; None if it is not a date; WhenError
+    if we refuse it. Commands, chat, forms and snoozes all read dates through it (parse_when, split_when
+    and find_when below only choose which words to give it), so a phrase means the same everywhere."""
     phrase = phrase.strip(_TRIM)
-    if not phrase or len(phrase) > MAX_CHARS or not _plausible(phrase):
+    if not phrase or len(phrase) > MAX_CHARS:
         return None
     local_now = _local_now(now, tz)
+    if (day := _period(_expand(phrase), local_now.date())) is not None:
+        start = datetime.combine(day, time())
+        _check_range(phrase, start, local_now)
+        return start.replace(tzinfo=_zone(tz)).astimezone(UTC)
+    if not _plausible(phrase):
+        return None
     if m := _ORDINAL_DAY.fullmatch(phrase):  # "the 3rd": dateparser may read 3 as March, or as past
-        got = _next_day_of_month(int(m[1]), local_now)
-        return None if got is None else got.replace(tzinfo=_zone(tz)).astimezone(UTC)
+        nth = _next_day_of_month(int(m[1]), local_now)
+        return None if nth is None else nth.replace(tzinfo=_zone(tz)).astimezone(UTC)
     base = local_now.replace(microsecond=_MARK)
     settings = {**_SETTINGS[_date_order(tz)], "RELATIVE_BASE": base}
     try:
         data = DateDataParser(languages=["en"], settings=settings).get_date_data(_expand(phrase))
     except Exception:  # dateparser can overflow or trip on odd input; to us that is "not a date"
         return None
-    got = data.date_obj
+    got: datetime | None = data.date_obj
     if got is None or data.period not in _PERIODS:
         return None
     if got.time() == base.time() and not _HOURS.search(phrase):
         got = datetime.combine(got.date(), time())  # no time of day given: the whole day
     elif got.microsecond == _MARK:
         got = got.replace(second=0, microsecond=0)  # "in 2 hours": to the minute
-    elif data.period == "month":
-        got = got.replace(day=1)  # a named month: its first day
+    elif data.period == "month":  # a named month: its first working day, like "early january"
+        got = datetime.combine(_working(got.date().replace(day=1)), time())
     named = {_DAY_WORDS[w] for w in _words(phrase) if w in _DAY_WORDS}
     if named and named != {got.weekday()}:
         return None  # "friday 10" read as the 10th: not what was said
@@ -239,7 +345,7 @@ def parse_when(text: str, tz: str, now: datetime) -> datetime:
     phrase = _clean(text)
     if not phrase:
         raise WhenError(f"I need a date or time here. {TRY}")
-    got = _attempt(phrase, tz, now)
+    got = read_when(phrase, tz, now)
     if got is None:
         raise WhenError(f"I couldn't read “{phrase[:MAX_CHARS]}” as a date. {TRY}")
     return got
@@ -249,7 +355,7 @@ def split_when(text: str, tz: str, now: datetime) -> tuple[datetime, str]:
     """The longest run of leading words that is a date, and the rest of the text (a note)."""
     toks = list(re.finditer(r"\S+", str(text)))
     for k in range(min(len(toks), MAX_WORDS), 0, -1):
-        got = _attempt(text[toks[0].start():toks[k - 1].end()], tz, now)
+        got = read_when(text[toks[0].start():toks[k - 1].end()], tz, now)
         if got is not None:
             return got, text[toks[k - 1].end():].strip()
     start = " ".join(t[0] for t in toks[:3])
@@ -269,17 +375,19 @@ def find_when(text: str, tz: str, now: datetime) -> tuple[datetime, str] | None:
     toks = list(re.finditer(r"\S+", text))
     budget = FIND_BUDGET
     for i in range(len(toks)):
+        if i and _QUARTER.fullmatch(toks[i - 1][0].casefold().strip(_TRIM)):
+            continue  # "Q1 next year" is a quarter, which is too vague to act on
         if not _mentions_date(" ".join(t[0] for t in toks[i:i + MAX_WORDS])):
             continue
         for k in range(min(len(toks) - i, MAX_WORDS), 0, -1):
             phrase = text[toks[i].start():toks[i + k - 1].end()].strip(_TRIM)
-            if not _plausible(phrase, strict=True):
+            if not _plausible(phrase, strict=True) and not _is_period(phrase):
                 continue
             if budget == 0:
                 return None
             budget -= 1
             try:
-                got = _attempt(phrase, tz, now)
+                got = read_when(phrase, tz, now)
             except WhenError:
                 continue
             if got is not None:

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from handlers.board.render import MAX_ROWS, kudos_line, render_lines, render_parts
 from handlers.domain.board import (
     GRACE,
-    MAX_ROWS,
     Board,
     Closed,
     Period,
@@ -22,17 +22,14 @@ from handlers.domain.board import (
     build_board,
     current_span,
     due_board,
-    escape,
     find_zone,
-    kudos_line,
     last_full_span,
     may_be_due,
     most_common_zone,
     previous_span,
-    render_lines,
-    render_parts,
 )
 from handlers.domain.model import Deal, Status
+from handlers.mrkdwn import escape
 
 UTC = UTC
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handlers.domain.amounts import Amount
-from handlers.domain.grammar import USAGE, VERBS, Command, Usage, help_text, parse_command
+from handlers.domain.grammar import HELP_TERMS, USAGE, VERBS, Command, Usage, help_entries, parse_command
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 TZ = "Europe/Berlin"
@@ -30,6 +30,7 @@ CONTRACT = [
     "/deal won <deal> [note]",
     "/deal no <deal> [reason]",
     "/deal drop <deal> [reason]",
+    "/deal reopen <deal> [note]",  # INTERFACE.md, "More /deal"
     "/deal snooze <deal> <when>",
     "/deal coach <deal> [ask|meeting|breakup]",
     "/deal board [week|month|quarter]",
@@ -62,11 +63,13 @@ def test_usage_lines_are_the_contract():
     assert USAGE["settings"].startswith("/deal settings")
 
 
-def test_help_lists_every_form():
-    text = help_text()
-    for line in USAGE.values():
-        assert f"`{line}`" in text
-    assert "`1.2m USD`" in text and "`next tuesday 2pm`" in text
+def test_help_lists_every_form_as_plain_data():
+    entries = help_entries()
+    assert [usage for usage, _ in entries] == list(USAGE.values())
+    assert all(meaning and "*" not in meaning and "`" not in meaning for _, meaning in entries)  # no mrkdwn
+    terms = {term: examples for term, _, examples in HELP_TERMS}
+    assert "1.2m USD" in terms["<amount>"] and "next tuesday 2pm" in terms["<when>"]
+    assert "after the new year" in terms["<when>"]
 
 
 # --- add -------------------------------------------------------------------------------------------
@@ -254,7 +257,7 @@ def test_export_help_settings():
 def test_empty_text_is_general_help():
     for text in ("", "   ", "\n"):
         got = usage(text, None, "Tell me what happened")
-        assert USAGE["add"] in got.message
+        assert got.full_help  # the handlers put every form after it (tests/test_deal_command.py checks)
 
 
 @pytest.mark.parametrize("text, suggestion", [
@@ -310,3 +313,52 @@ def test_command_shaped_text_is_total(text):
     assert isinstance(got, (Command, Usage))
     if isinstance(got, Command) and got.verb == "add":
         assert got.company and len(got.company) <= 200
+
+
+# --- add: keys in any order, one amount ------------------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("add Acme stage:negotiation $5k", Command("add", company="Acme", amount=Amount(Decimal(5000), "USD"),
+                                               stage="negotiation")),
+    ("add Acme contact:Jo Park €5,000 next:friday", Command("add", company="Acme", contact="Jo Park",
+                                                            amount=Amount(Decimal(5000), "EUR"), when=at(2026, 11, 27))),
+    ("add Acme stage:phase 2 contact:Jo", Command("add", company="Acme", stage="phase 2", contact="Jo")),
+    ("add Acme stage:explore 5k met at a fair", Command("add", company="Acme", stage="explore",
+                                                        amount=Amount(Decimal(5000), None), note="met at a fair")),
+    ("add Acme note: wants 10k seats $5k", Command("add", company="Acme", note="wants 10k seats $5k")),
+])
+def test_add_keys_end_at_the_next_key_or_amount(text, expected):
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize("text", ["add Acme $5k $6k", "add Acme $5k stage:explore $6k", "add Acme 5k next:friday 6k",
+                                  "add Acme stage:negotiation $5k 1.2m USD"])
+def test_add_refuses_a_second_amount(text):
+    got = usage(text, "add", "two amounts")
+    assert "$5k" in got.message or "5k" in got.message
+
+
+# --- periods read the same in every verb --------------------------------------------------------------
+
+SUMMER = datetime(2026, 7, 14, 15, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("now", [NOW, SUMMER])
+@pytest.mark.parametrize("phrase", ["after the new year", "end of month", "early january", "next year", "next month"])
+def test_every_verb_reads_a_period_the_same(now, phrase):
+    from handlers.domain.when import parse_when
+    want = parse_when(phrase, TZ, now)
+    add = parse_command(f"add Hooli next:{phrase}", TZ, now, MINE)
+    snooze = parse_command(f"snooze globex {phrase}", TZ, now, MINE)
+    meet = parse_command(f"meet globex {phrase} kickoff", TZ, now, MINE)
+    maybe = parse_command(f"maybe globex try {phrase}", TZ, now, MINE)
+    assert isinstance(add, Command) and isinstance(snooze, Command) and isinstance(meet, Command)
+    assert isinstance(maybe, Command)
+    assert add.when == snooze.when == meet.when == maybe.when == want
+    assert meet.note == "kickoff" and maybe.note == f"try {phrase}"
+
+
+def test_reopen_is_a_verb():
+    assert parse("reopen globex") == Command("reopen", ref="globex")
+    assert parse("reopen #5 they came back") == Command("reopen", ref="#5", note="they came back")
+    usage("reopen", "reopen", "Which deal?")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.domain.refs import Candidate, fold, match
+from handlers.domain.refs import Candidate, exact, fold, match
 
 DEALS = [
     Candidate(1, "Acme Corp"),
@@ -32,7 +32,7 @@ def ids(found):
     ("ACME", [4]),  # an exact name wins alone
     ("acme corp", [1]),
     ("Acme  Corp", [1]),  # spaces collapse
-    ("corp", [1]),
+    ("corp", []),  # a legal form alone names no company (issue 10: `won inc` closed "Monsters Inc")
     ("labs", [2]),  # only a closed one matches: it is found
     ("acm", [4, 1]),  # open ones only (Acme Labs is closed), by name
     ("muller", [3]),  # accents do not matter
@@ -87,3 +87,29 @@ def test_match_only_returns_candidates_containing_the_ref(companies, first_close
 @given(st.text(max_size=20))
 def test_match_is_total(ref):
     assert isinstance(match(ref, DEALS), list)
+
+
+MONSTERS = [Candidate(1, "Monsters Inc"), Candidate(2, "Müller GmbH & Co. KG"), Candidate(3, "Acme Ltd"),
+            Candidate(4, "Big Blue Corp.")]
+
+
+@pytest.mark.parametrize("ref", ["inc", "Inc.", "INC", "gmbh", "ltd", "corp", "co", "llc", "plc", "sa", "ag", "bv",
+                                 "gmbh & co", "the", "co. kg"])
+def test_a_legal_form_alone_matches_nothing(ref):
+    assert match(ref, MONSTERS) == []
+
+
+def test_a_name_with_its_legal_form_still_matches():
+    assert ids(match("monsters inc", MONSTERS)) == [1]
+    assert ids(match("monsters", MONSTERS)) == [1]
+    assert ids(match("acme ltd", MONSTERS)) == [3]
+
+
+@pytest.mark.parametrize("ref, deal, sure", [
+    ("#1", 1, True), ("monsters inc", 1, True), ("MONSTERS  INC", 1, True), ("monsters", 1, True),
+    ("big blue", 4, True), ("blue", 4, False), ("muller", 2, True), ("monst", 1, False),
+    ("mon", 1, False), ("1", 1, True), ("#2", 1, False), ("acme", 3, True),
+])
+def test_exact_tells_a_sure_reference_from_a_fuzzy_one(ref, deal, sure):
+    [c] = [c for c in MONSTERS if c.id == deal]
+    assert exact(ref, c) is sure

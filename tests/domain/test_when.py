@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -53,7 +53,7 @@ def test_phrases_in_every_zone(tz, text, expected):
     (BERLIN, "12/3", "2027-03-12 00:00"),  # elsewhere: day first
     (KOLKATA, "12/3", "2027-03-12 00:00"),
     (BERLIN, "31/12", "2026-12-31 00:00"),
-    (LA, "next month", "2026-12-23 00:00"),
+    (LA, "next month", "2026-12-01 00:00"),  # a period: its first working day (was a day a month ahead)
     # rep shorthand (the text sent to dateparser is spelled out; callers keep what was typed)
     (LA, "tmrw 2pm", "2026-11-24 14:00"),
     (LA, "3pm tmrw", "2026-11-24 15:00"),
@@ -285,3 +285,96 @@ def test_date_like_text_never_crashes(text, tz):
     assert dt.tzinfo is UTC and text.endswith(rest)
     found = find_when(text, tz, NOW)  # may skip what split_when takes ("may" alone is plain English)
     assert found is None or (found[0].tzinfo is UTC and found[1] in text)
+
+
+# --- one reader: periods, the same everywhere, on any day of the year ----------------------------------
+
+SUMMER = datetime(2026, 7, 14, 15, tzinfo=UTC)  # a Tuesday in July (EDT, CEST)
+YEAR_END = datetime(2026, 12, 30, 15, tzinfo=UTC)  # a Wednesday, two days before the new year
+NY = "America/New_York"
+
+
+@pytest.mark.parametrize("now, text, expected", [
+    (NOW, "after the new year", "2027-01-01"),  # Fri 1 Jan 2027
+    (NOW, "the new year", "2027-01-01"),
+    (NOW, "next year", "2027-01-01"),
+    (NOW, "end of month", "2026-11-30"),  # Mon 30 Nov
+    (NOW, "end of the month", "2026-11-30"),
+    (NOW, "eom", "2026-11-30"),
+    (NOW, "early january", "2027-01-01"),
+    (NOW, "mid january", "2027-01-15"),
+    (NOW, "late january", "2027-01-21"),
+    (NOW, "end of january", "2027-01-29"),  # Sun 31 Jan: the Friday before
+    (NOW, "next month", "2026-12-01"),  # Tue 1 Dec, not Wed 23 Dec
+    (NOW, "mid next month", "2026-12-15"),
+    (NOW, "end of next month", "2026-12-31"),
+    (NOW, "next week", "2026-11-30"),  # its Monday
+    (NOW, "end of the week", "2026-11-27"),  # this Friday
+    (NOW, "end of next week", "2026-12-04"),
+    (NOW, "next quarter", "2027-01-01"),
+    (NOW, "end of the year", "2026-12-31"),
+    (SUMMER, "after the new year", "2027-01-01"),
+    (SUMMER, "next month", "2026-08-03"),  # Sat 1 Aug: the Monday after, never a Saturday
+    (SUMMER, "end of month", "2026-07-31"),
+    (SUMMER, "early january", "2027-01-01"),
+    (SUMMER, "early august", "2026-08-03"),
+    (SUMMER, "next week", "2026-07-20"),
+    (SUMMER, "next year", "2027-01-01"),
+    (SUMMER, "next quarter", "2026-10-01"),
+    (SUMMER, "august", "2026-08-03"),  # a named month: its first working day too
+    (YEAR_END, "next month", "2027-01-01"),
+    (YEAR_END, "end of month", "2026-12-31"),
+    (YEAR_END, "next year", "2027-01-01"),
+    (YEAR_END, "early january", "2027-01-01"),
+    (datetime(2027, 7, 31, 15, tzinfo=UTC), "end of month", "2027-07-31"),  # a Saturday: today, not past
+    (datetime(2027, 12, 1, 15, tzinfo=UTC), "after the new year", "2028-01-03"),  # Sat 1 Jan 2028: Monday
+])
+def test_periods_read_as_a_working_day_in_them(now, text, expected):
+    got = parse_when(text, NY, now)
+    assert local(got, NY) == expected + " 00:00"
+    assert got.astimezone(ZoneInfo(NY)).weekday() < 5 or got.astimezone(ZoneInfo(NY)).date() == \
+        now.astimezone(ZoneInfo(NY)).date()
+
+
+PHRASES = ["after the new year", "end of month", "early january", "next year", "next month", "next week",
+           "end of the week", "mid next month", "next tuesday", "dec 3", "in 2 weeks", "tomorrow 2pm", "jan 15"]
+
+
+@pytest.mark.parametrize("now", [NOW, SUMMER, YEAR_END, datetime(2027, 3, 28, 1, tzinfo=UTC)])
+@pytest.mark.parametrize("text", PHRASES)
+def test_one_reader_commands_chat_and_forms_agree(now, text):
+    """A form field (parse_when), a command's `next:`/snooze (split_when) and a chat line or a maybe's
+    note (find_when) read the same phrase as the same moment."""
+    form = parse_when(text, BERLIN, now)
+    command, note = split_when(f"{text} call the CFO", BERLIN, now)
+    chat = find_when(f"they said try {text}, fine", BERLIN, now)
+    assert chat is not None
+    assert form == command == chat[0] and note == "call the CFO"
+
+
+def test_a_quarter_before_a_period_stays_too_vague():
+    assert find_when("Q1 next year", BERLIN, SUMMER) is None
+    assert find_when("maybe in q3 next year", BERLIN, NOW) is None
+
+
+@pytest.mark.parametrize("text", ["the week", "month", "the year", "this may work", "may"])
+def test_a_period_that_is_now_is_not_a_date(text):
+    assert find_when(text, BERLIN, NOW) is None
+
+
+def test_next_weekday_is_the_first_one_after_today_on_every_day_of_a_year():
+    days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    start = datetime(2026, 1, 1, 15, tzinfo=UTC)
+    for n in range(0, 365, 5):
+        now = start + timedelta(days=n)
+        today = now.astimezone(ZoneInfo(NY)).date()
+        for wd, name in enumerate(days):
+            got = parse_when(f"next {name}", NY, now).astimezone(ZoneInfo(NY)).date()
+            assert got.weekday() == wd and 1 <= (got - today).days <= 7, (today, name, got)
+
+
+@pytest.mark.parametrize("text", ["after the new year", "new years", "the first of the year", "start of the year",
+                                  "after new year's day"])
+def test_the_new_year_is_the_coming_one(text):
+    assert local(parse_when(text, NY, NOW), NY) == "2027-01-01 00:00"
+    assert local(parse_when(text, NY, SUMMER), NY) == "2027-01-01 00:00"
