@@ -89,7 +89,7 @@ def throttle_for(client: Any) -> Throttle:
         return _throttles[key]
 
 
-class _Poster(WebClient):
+class _Poster(MeteredWebClient):  # failed calls counted too (bot/metrics.py)
     throttle: Throttle
 
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
