@@ -55,6 +55,13 @@ def build_parser() -> Parser:
     t = sub.add_parser("try", help="a local sandbox: the real bot in your terminal, no Slack needed")
     t.add_argument("--db", default="hardno-try.db", help="sandbox database file (default: hardno-try.db)")
     t.add_argument("--fresh", action="store_true", help="start with an empty sandbox")
+    imp = sub.add_parser("import", help="import deals from a CRM's CSV export (HubSpot, Salesforce, Pipedrive, any CSV)")
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--user", metavar="UXXXX", help="give every row to this rep (default: by owner email)")
+    imp.add_argument("--dry-run", action="store_true", help="say what would happen, write nothing")
+    crm = sub.add_parser("crm", help="the CRM sync")
+    crm.add_argument("action", choices=["sync"])
+    crm.add_argument("--dry-run", action="store_true", help="read HubSpot, write nothing anywhere")
     return p
 
 
@@ -274,5 +281,15 @@ def cmd_try(args) -> int:
     return run_sandbox(db=args.db, fresh=args.fresh, stdin=sys.stdin, stdout=sys.stdout)
 
 
-COMMANDS = {"serve": cmd_serve, "digest": cmd_digest, "leaderboard": cmd_leaderboard, "db": cmd_db,
+def cmd_import(args) -> int:
+    from handlers.crm.cli import run_import
+    return run_import(load_settings(), open_store, args.file, user=args.user, dry_run=args.dry_run)
+
+
+def cmd_crm(args) -> int:
+    from handlers.crm.cli import run_sync
+    return run_sync(load_settings(), open_store, dry_run=args.dry_run)
+
+
+COMMANDS = {"import": cmd_import, "crm": cmd_crm, "serve": cmd_serve, "digest": cmd_digest, "leaderboard": cmd_leaderboard, "db": cmd_db,
             "manifest": cmd_manifest, "try": cmd_try, "export": cmd_export, "purge": cmd_purge}

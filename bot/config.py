@@ -57,12 +57,23 @@ class Settings(LogSettings):
     openai_model: str = DEFAULT_MODEL
     hardno_digest_hour: int = Field(9, ge=0, le=23)
     hardno_leaderboard_cron: str = "mon 09:00"
+    hubspot_access_token: SecretStr | None = None  # a private app token: turns the CRM sync on
+    hubspot_api_url: str = "https://api.hubapi.com"
+    hardno_crm_sync_minutes: int = Field(15, ge=1, le=24 * 60)
+
     @field_validator("slack_api_url")
     @classmethod
     def _api_url(cls, v: str) -> str:
         if not v.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL like https://slack.com/api/")
         return v if v.endswith("/") else v + "/"
+
+    @field_validator("hubspot_api_url")
+    @classmethod
+    def _hubspot_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL like https://api.hubapi.com")
+        return v.rstrip("/")
 
     @field_validator("hardno_leaderboard_cron")
     @classmethod
@@ -73,7 +84,7 @@ class Settings(LogSettings):
         return v
 
     @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", "openai_api_key",
-                     "openai_base_url", mode="before")
+                     "openai_base_url", "hubspot_access_token", mode="before")
     @classmethod
     def _blank_is_unset(cls, v):
         return None if isinstance(v, str) and not v.strip() else v

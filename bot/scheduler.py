@@ -32,7 +32,17 @@ def jobs() -> list[Job]:
         # Live kudos: one line per channel for the closes since the last sweep (the batching is the rate limit).
         Job("kudos", sweep_kudos, timedelta(minutes=2)),
         Job("housekeeping", housekeeping, timedelta(hours=6)),
+        *crm_jobs(),
     ]
+
+
+def crm_jobs() -> list[Job]:
+    from bot.config import load_settings
+    settings = load_settings()
+    if settings.hubspot_access_token is None:
+        return []
+    from handlers.crm.schedule import sync_hubspot
+    return [Job("crm_sync", sync_hubspot, timedelta(minutes=settings.hardno_crm_sync_minutes))]
 
 
 def housekeeping(services, client) -> None:

@@ -39,6 +39,7 @@ class RepDirectory:
                           team_id=user.get("team_id") or team_id or rep.team_id, tz_checked_at=now)
         with self.store.tx() as tx:
             tx.save_rep(rep)
+            tx.set_rep_email(user_id, profile.get("email"))  # users:read.email: the CRM sync matches owners by it
         return rep
 
     def dm_channel(self, rep: Rep) -> str:

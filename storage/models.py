@@ -81,6 +81,7 @@ class Rep(Base):
     digest_on: Mapped[bool] = mapped_column(Boolean, default=True)
     digest_weekends: Mapped[bool] = mapped_column(Boolean, default=False)
     board_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    email: Mapped[str | None] = mapped_column(String(320), index=True)  # users:read.email: CRM owner matching
 
 
 class Deal(Base):
@@ -194,3 +195,37 @@ class Proposal(Base):
     payload: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | logged | ignored
+
+
+class CrmLink(Base):
+    """A hardno deal's id in an outside system: a HubSpot deal id, or the row id of an imported export.
+
+    For HubSpot, `synced` holds the deal's fields as last pulled or pushed: a field HubSpot shows with a
+    different value changed there since, and wins."""
+
+    __tablename__ = "crm_links"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    system: Mapped[str] = mapped_column(String(16))  # hubspot | salesforce | pipedrive | csv
+    external_id: Mapped[str] = mapped_column(String(128))
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), index=True)
+    synced: Mapped[dict | None] = mapped_column(JSON)
+    synced_at: Mapped[datetime | None]
+    __table_args__ = (UniqueConstraint("system", "external_id", name="uq_crm_links_key"),)
+
+
+class CrmState(Base):
+    """Sync watermarks and counters, by name (e.g. the pull watermark of a HubSpot owner)."""
+
+    __tablename__ = "crm_state"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON)
+
+
+class CrmPush(Base):
+    """One thing written to HubSpot (an activity as a note or meeting): claimed once, so never written twice."""
+
+    __tablename__ = "crm_pushes"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # e.g. "act:123"
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), index=True)
+    remote_id: Mapped[str | None] = mapped_column(String(64))
+    done_at: Mapped[datetime]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import sessionmaker
 
 from storage.boards import BoardQueries
 from storage.channels import ChannelQueries
+from storage.crm import CrmQueries
 from storage.db import connect
 from storage.deals import DealQueries
 from storage.deliveries import DeliveryQueries
@@ -99,7 +100,7 @@ class Store:
 
 
 class Tx(DeliveryQueries, BoardQueries, PlanningQueries, RepQueries, DealQueries, ChannelQueries, EventQueries,
-         ProposalQueries, PrivacyQueries):
+         ProposalQueries, CrmQueries, PrivacyQueries):
     """One transaction: every group of queries, on one session (see `storage.base.TxBase`). Scheduled
     deliveries, the leaderboard's reads and the digest's planning scan are `storage.deliveries`,
     `storage.boards` and `storage.planning`."""

@@ -51,6 +51,8 @@ class Source(StrEnum):
     MODAL = "modal"
     SHORTCUT = "shortcut"
     COACH = "coach"
+    CRM = "crm"  # pulled from HubSpot by the sync (never pushed back)
+    IMPORT = "import"  # read from a CSV export by `hardno import`
 
 
 # The prospect spoke: these reset the run of unanswered attempts.

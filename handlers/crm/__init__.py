@@ -1,0 +1,1 @@
+"""The CRM: HubSpot two-way sync and CSV import."""
