@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
+from bot import logs, metrics
 from bot.clock import Clock
 from bot.config import Settings
 from bot.failures import Guarded, report_failure
@@ -16,8 +20,53 @@ from bot.ordering import Arrivals
 from handlers import register
 from handlers.reps import RepDirectory
 from storage import Store
+from storage.health import readiness
 
 log = logging.getLogger("hardno")
+# Bolt acks from inside the listener, on its executor: with Bolt's default of 5 threads, five listeners busy
+# after their ack (Slack and database calls) make the sixth request wait for its ack, and fail. But each /deal
+# command holds two database connections at once (its rep's turn lock, bot/ordering.py, and its transaction):
+# more threads than half the pool (10 + 10 overflow, storage/db.py) and they can all hold one and wait for a
+# second until the pool times out. 9 threads stay under that.
+LISTENER_THREADS = 9
+bolt_log = logging.getLogger("hardno.bolt")
+
+
+class _NoBodiesBelowDebug(logging.Filter):
+    """Bolt's "Unhandled request (...)" warning prints the payload, message text included: keep only its
+    first words unless the log is at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not bolt_log.isEnabledFor(logging.DEBUG) and str(record.msg).startswith("Unhandled request"):
+            record.msg, record.args = "Unhandled request (payload shown at HARDNO_LOG_LEVEL=DEBUG)", ()
+        return True
+
+
+bolt_log.addFilter(_NoBodiesBelowDebug())
+
+
+class HardnoApp(App):
+    """Bolt's App, timing every request to its ack: HTTP and Socket Mode both come through `dispatch`."""
+
+    services: Services  # set by create_app: the scheduler and CLI reuse them
+    ready: Callable[[], tuple[bool, dict]]  # GET /readyz
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        started = time.perf_counter()
+        resp = super().dispatch(req)
+        seconds = time.perf_counter() - started
+        body = req.body if isinstance(req.body, dict) else {}
+        kind = metrics.kind_of(body)
+        metrics.ACK_SECONDS.labels(kind).observe(seconds)
+        team: dict = body["team"] if isinstance(body.get("team"), dict) else {}
+        user: dict = body["user"] if isinstance(body.get("user"), dict) else {}
+        event: dict = body["event"] if isinstance(body.get("event"), dict) else {}
+        retry = req.headers.get("x-slack-retry-num") or []
+        logs.request_line(kind=kind, listener=metrics.listener_of(body, kind), status=resp.status, seconds=seconds,
+                          team=team.get("id") or body.get("team_id") or user.get("team_id"),
+                          user=user.get("id") or body.get("user_id") or event.get("user"),
+                          retry=retry[0] if retry else None)
+        return resp
 
 
 class _SameTokenNotice(logging.Filter):
@@ -29,6 +78,8 @@ class _SameTokenNotice(logging.Filter):
 
 
 log.addFilter(_SameTokenNotice())
+bolt_log.addFilter(_SameTokenNotice())  # Bolt logs through hardno.bolt
+
 
 @dataclass
 class Services:
@@ -50,18 +101,13 @@ def make_coach(settings: Settings):
                            model=settings.openai_model))
 
 
-class HardnoApp(App):
-    """Bolt's App, carrying the services the scheduler and the CLI reuse."""
-
-    services: Services
-
-
 def create_app(settings: Settings, store: Store, clock: Clock, client: WebClient, coach=None,
                *, verify_requests: bool = True) -> HardnoApp:
     app = HardnoApp(client=client, signing_secret=(settings.slack_signing_secret.get_secret_value()
-                                             if settings.slack_signing_secret else "unused-in-socket-mode"),
-              request_verification_enabled=verify_requests and settings.slack_signing_secret is not None,
-              token_verification_enabled=False, process_before_response=False, logger=log)
+                                                   if settings.slack_signing_secret else "unused-in-socket-mode"),
+                    request_verification_enabled=verify_requests and settings.slack_signing_secret is not None,
+                    token_verification_enabled=False, process_before_response=False, logger=bolt_log,
+                    listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="hardno-listener"))
     if coach is None:
         coach = make_coach(settings)
     services = Services(settings, store, clock, RepDirectory(store, client, clock), coach)
@@ -93,4 +139,5 @@ def create_app(settings: Settings, store: Store, clock: Clock, client: WebClient
 
     register(Guarded(app))
     app.services = services  # the scheduler and CLI reuse them
+    app.ready = lambda: readiness(store.engine)  # GET /readyz
     return app

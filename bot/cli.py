@@ -8,9 +8,10 @@ import json
 import logging
 import re
 import sys
+import threading
 from pathlib import Path
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_log_settings, load_settings
 
 log = logging.getLogger("hardno")
 MANIFEST = Path(__file__).resolve().parent.parent / "app.yaml"
@@ -40,6 +41,8 @@ def build_parser() -> Parser:
     s.add_argument("--http", action="store_true", help="HTTP mode even when SLACK_APP_TOKEN is set")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=3000)
+    s.add_argument("--health-port", type=int, metavar="N",
+                   help="also serve /healthz, /readyz and /metrics on this port (Socket Mode has no other)")
     d = sub.add_parser("digest", help="send the daily DM digests that are due")
     d.add_argument("--now", action="store_true", help="ignore the hour of day")
     d.add_argument("--user", metavar="UXXXX", type=slack_user_id, help="only this rep (a Slack member id)")
@@ -50,7 +53,15 @@ def build_parser() -> Parser:
     b.add_argument("--period", choices=["week", "month", "quarter"], default="week")
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
-    sub.add_parser("manifest", help="print app.yaml as JSON for Slack's 'create app from manifest'")
+    mf = sub.add_parser("manifest", help="print app.yaml as JSON for Slack's 'create app from manifest'")
+    mf.add_argument("--url", metavar="https://HOST",
+                    help="for HTTP mode: request URLs under this public base URL, Socket Mode off")
+    ex = sub.add_parser("export", help="everything stored for one workspace, as JSON (never tokens)")
+    ex.add_argument("--team", required=True, metavar="TXXXX")
+    ex.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    pu = sub.add_parser("purge", help="delete everything stored for one workspace, its tokens included")
+    pu.add_argument("--team", required=True, metavar="TXXXX")
+    pu.add_argument("--yes", action="store_true", help="really delete (without it: only say what would go)")
     t = sub.add_parser("try", help="a local sandbox: the real bot in your terminal, no Slack needed")
     t.add_argument("--db", default="hardno-try.db", help="sandbox database file (default: hardno-try.db)")
     t.add_argument("--fresh", action="store_true", help="start with an empty sandbox")
@@ -65,9 +76,11 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # import-time noise on stderr
+    from bot import logs
+    logs.configure()  # until the settings are read: a bad HARDNO_LOG_* is itself reported in one line
     try:
+        wanted = load_log_settings()
+        logs.configure(wanted.hardno_log_level, wanted.hardno_log_format)
         args = build_parser().parse_args(argv)
         if args.command is None:
             build_parser().print_help()
@@ -109,27 +122,51 @@ def runtime(settings: Settings, *, http: bool):
 def cmd_serve(args) -> int:
     from bot.runners import HttpRunner, SocketRunner, stop_on_signals
     from bot.scheduler import start_scheduler
+    from storage.health import readiness
     settings = load_settings()
     http = args.http or not settings.socket_mode
     app = runtime(settings, http=http)
-    scheduler = start_scheduler(app.services, app.client)
-    try:
-        runner = (HttpRunner(app, app.services.store.ping, args.host, args.port) if http
-                  else SocketRunner(app, settings.app_token()))
-    except OSError as e:  # e.g. the port is taken: say so in one line, exit 2
-        scheduler.shutdown(wait=False)
-        raise ConfigError(f"can't listen on {args.host}:{args.port}: {e.strerror or e} (choose another --port)") from None
+    store = app.services.store
 
-    def stop():
+    def ready():
+        return readiness(store.engine)
+
+    def listen(what, port: int, option: str):
+        try:
+            return HttpRunner(what, store.ping, args.host, port, ready=ready)
+        except OSError as e:  # e.g. the port is taken: say so in one line, exit 2
+            raise ConfigError(f"can't listen on {args.host}:{port}: {e.strerror or e} (choose another {option})") \
+                from None
+
+    runner = listen(app, args.port, "--port") if http else SocketRunner(app, settings.app_token())
+    health = listen(None, args.health_port, "--health-port") if args.health_port is not None else None
+    if health is not None:
+        health.start_in_background()
+    scheduler = start_scheduler(app.services, app.client)
+
+    stopping = threading.Lock()
+
+    def stop():  # a second SIGTERM (impatient process managers send one) must not fail on the first's work
+        if not stopping.acquire(blocking=False):
+            return
         scheduler.shutdown(wait=False)
         runner.stop()
+        if health is not None:
+            health.stop()
 
     stop_on_signals(stop)
     try:
+        if health is not None:
+            log.info("health, readiness and metrics on %s", health.url)
         runner.serve()
     finally:
-        scheduler.shutdown(wait=False) if scheduler.running else None
-        app.services.store.dispose()
+        if stopping.acquire(blocking=False) and scheduler.running:  # serve() ended without a signal
+            scheduler.shutdown(wait=False)
+        if health is not None:
+            health.stop(wait=True)
+        if isinstance(runner, HttpRunner):
+            runner.stop(wait=True)  # serve() returns when the loop ends; let the drain finish its last step
+        store.dispose()
     return 0
 
 
@@ -220,7 +257,62 @@ def cmd_manifest(args) -> int:
     import yaml
     if not MANIFEST.exists():
         raise ConfigError(f"app.yaml not found at {MANIFEST}")
-    print(json.dumps(yaml.safe_load(MANIFEST.read_text()), indent=2))
+    manifest = yaml.safe_load(MANIFEST.read_text())
+    if args.url is not None:
+        manifest = http_manifest(manifest, args.url)
+    print(json.dumps(manifest, indent=2))
+    return 0
+
+
+def http_manifest(manifest: dict, base_url: str) -> dict:
+    """The manifest for HTTP mode: Slack sends everything to `base_url`/slack/events, Socket Mode off."""
+    from urllib.parse import urlsplit
+    parts = urlsplit(base_url.strip())
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+        raise UsageError(f"--url must be your public https:// base URL, like https://hardno.example.com "
+                         f"(got {base_url!r})")
+    events = base_url.strip().rstrip("/") + "/slack/events"
+    out = json.loads(json.dumps(manifest))  # a deep copy
+    for command in out.get("features", {}).get("slash_commands", []):
+        command["url"] = events
+    settings = out.setdefault("settings", {})
+    settings.setdefault("event_subscriptions", {})["request_url"] = events
+    settings.setdefault("interactivity", {})["request_url"] = events
+    settings["socket_mode_enabled"] = False
+    return out
+
+
+def cmd_export(args) -> int:
+    store = open_store(load_settings())
+    try:
+        with store.read() as tx:
+            data = tx.team_export(args.team)
+    finally:
+        store.dispose()
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if args.out:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise ConfigError(f"can't write {args.out}: {e.strerror or e}") from None
+        print(f"wrote {len(data['deals'])} deals of {args.team} to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_purge(args) -> int:
+    store = open_store(load_settings())
+    try:
+        with store.tx() as tx:
+            counts = tx.purge_team(args.team) if args.yes else tx.team_counts(args.team)
+    finally:
+        store.dispose()
+    summary = ", ".join(f"{n} {name}" for name, n in counts.items())
+    if args.yes:
+        print(f"deleted everything stored for {args.team}: {summary}")
+    else:
+        print(f"would delete for {args.team}: {summary}. Nothing was deleted; add --yes to delete it.")
     return 0
 
 
@@ -240,4 +332,4 @@ def cmd_crm(args) -> int:
 
 
 COMMANDS = {"import": cmd_import, "crm": cmd_crm, "serve": cmd_serve, "digest": cmd_digest, "leaderboard": cmd_leaderboard, "db": cmd_db,
-            "manifest": cmd_manifest, "try": cmd_try}
+            "manifest": cmd_manifest, "try": cmd_try, "export": cmd_export, "purge": cmd_purge}

@@ -51,12 +51,40 @@ def weekly_time(value: str) -> tuple[str, int, int] | None:
     return _DAYS[fires[0].weekday()], fires[0].hour, fires[0].minute
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
+
+
+def _one_of(v: str, allowed: tuple[str, ...]) -> str:
+    if v not in allowed:
+        raise ValueError(f"must be one of {', '.join(allowed)}")
+    return v
+
+
 class ConfigError(Exception):
     """A one-line message saying what to set or fix (the CLI prints it and exits 2)."""
 
 
-class Settings(BaseSettings):
+class LogSettings(BaseSettings):
+    """Just the logging variables, read before any command runs: a bad one stops every command the same way,
+    and a command that needs no other setting is not stopped by another one."""
+
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    hardno_log_level: str = "INFO"
+    hardno_log_format: str = "text"
+
+    @field_validator("hardno_log_level")
+    @classmethod
+    def _log_level(cls, v: str) -> str:
+        return _one_of(v.strip().upper(), LOG_LEVELS)
+
+    @field_validator("hardno_log_format")
+    @classmethod
+    def _log_format(cls, v: str) -> str:
+        return _one_of(v.strip().lower(), LOG_FORMATS)
+
+
+class Settings(LogSettings):
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -143,3 +171,11 @@ def load_settings(**overrides) -> Settings:
         name = str(err["loc"][0]).upper() if err["loc"] else "a setting"
         msg = err["msg"].removeprefix("Value error, ")
         raise ConfigError(f"{name} {msg}") from None
+
+
+def load_log_settings() -> LogSettings:
+    try:
+        return LogSettings()
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise ConfigError(f"{str(err['loc'][0]).upper()} {err['msg'].removeprefix('Value error, ')}") from None

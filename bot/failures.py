@@ -12,6 +12,8 @@ import functools
 import inspect
 import logging
 
+from bot.metrics import LISTENER_ERRORS, kind_of
+
 log = logging.getLogger("hardno")
 
 SORRY = ("Sorry, something went wrong on my side and that didn't go through. "
@@ -27,6 +29,7 @@ _NEEDS = ("body", "respond", "client")  # what reporting a failure needs from Bo
 
 def report_failure(error: BaseException, body: dict, respond, client) -> None:
     """Log the failure with who and what, and tell the rep (privately where Slack allows)."""
+    LISTENER_ERRORS.labels(kind_of(body)).inc()
     user = (body.get("user") or {}).get("id") or body.get("user_id") or (body.get("event") or {}).get("user")
     log.error("listener failed: type=%s user=%s command=%s action=%s", body.get("type"), user, body.get("command"),
               [a.get("action_id") for a in body.get("actions", [])], exc_info=error)

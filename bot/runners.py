@@ -1,4 +1,5 @@
-"""Runners: HTTP (POST /slack/events, GET /healthz) on waitress, or Socket Mode. Both stop cleanly on SIGTERM."""
+"""Runners: HTTP (POST /slack/events, GET /healthz, /readyz, /metrics) on waitress, or Socket Mode (with an
+optional health port serving the same operations routes). Both stop cleanly on SIGTERM."""
 
 from __future__ import annotations
 
@@ -17,20 +18,39 @@ from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 
+from bot import metrics
+
 log = logging.getLogger("hardno")
 
 
-def wsgi_app(app: App, healthy: Callable[[], bool]):
-    """Slack's endpoint plus a health check that answers 200 only when the database does."""
-    slack = SlackRequestHandler(app, path="/slack/events")
+Readiness = Callable[[], tuple[bool, dict]]
+
+
+def wsgi_app(app: App | None, healthy: Callable[[], bool], ready: Readiness | None = None):
+    """Slack's endpoint plus the operations routes: `/healthz` (200 when the database answers), `/readyz`
+    (200 when it answers and its migrations are current) and `/metrics` (Prometheus). Without an `app`,
+    only the operations routes: Socket Mode's small health port."""
+    slack = SlackRequestHandler(app, path="/slack/events") if app is not None else None
+
+    def answer(start_response, status: str, body: bytes, content_type: str = "application/json"):
+        start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+        return [body]
 
     def application(environ, start_response):
-        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            ok = healthy()
-            body = json.dumps({"ok": ok, "database": "up" if ok else "down"}).encode()
-            start_response("200 OK" if ok else "503 Service Unavailable",
-                           [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body]
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if method in ("GET", "HEAD") and path in ("/healthz", "/readyz", "/metrics"):
+            if path == "/metrics":
+                body, content_type = metrics.exposition()
+                return answer(start_response, "200 OK", body, content_type)
+            if path == "/healthz":
+                ok = healthy()
+                details: dict = {"database": "up" if ok else "down"}
+            else:
+                ok, details = ready() if ready is not None else (healthy(), {})
+            body = json.dumps({"ok": ok, **details}).encode()
+            return answer(start_response, "200 OK" if ok else "503 Service Unavailable", body)
+        if slack is None:
+            return answer(start_response, "404 Not Found", b'{"ok": false, "error": "not_found"}')
         return slack(environ, start_response)
 
     return application
@@ -63,9 +83,10 @@ class HttpRunner:
 
     drain_seconds = 5.0  # how long requests already being handled get to finish when stopping
 
-    def __init__(self, app: App, healthy: Callable[[], bool], host: str = "127.0.0.1", port: int = 3000,
-                 threads: int = 8):
-        self.server = waitress.create_server(wsgi_app(app, healthy), host=host, port=port, threads=threads,
+    def __init__(self, app: App | None, healthy: Callable[[], bool], host: str = "127.0.0.1", port: int = 3000,
+                 threads: int = 8, *, ready: Readiness | None = None):
+        ready = ready or getattr(app, "ready", None)  # create_app gives its app one
+        self.server = waitress.create_server(wsgi_app(app, healthy, ready), host=host, port=port, threads=threads,
                                              ident="hardno", clear_untrusted_proxy_headers=True)
         # One listener, or several sharing one socket map (MultiSocketServer, e.g. for "localhost").
         self._map = getattr(self.server, "_map", None) or self.server.map

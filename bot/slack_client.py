@@ -17,6 +17,8 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.web.slack_response import SlackResponse
 
+from bot.metrics import MeteredWebClient
+
 # Slack's tiers, in calls per minute (https://api.slack.com/apis/rate-limits): Tier 2 20+, Tier 3 50+,
 # Tier 4 100+. chat.postMessage is "special": one per second per channel, short bursts allowed.
 TIERS: dict[str, float] = {
@@ -27,7 +29,7 @@ PER_CHANNEL_PER_SECOND = 1.0  # chat.postMessage, per channel
 
 
 def make_client(token: str | None, api_url: str, *, max_rate_limit_retries: int = 3) -> WebClient:
-    client = WebClient(token=token, base_url=api_url, timeout=15)
+    client = MeteredWebClient(token=token, base_url=api_url, timeout=15)
     # Off by default in slack_sdk: wait out 429 + Retry-After instead of failing.
     # Deliberately no 5xx retry: a chat.postMessage that answered 500 may still have posted.
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=max_rate_limit_retries))
@@ -87,7 +89,7 @@ def throttle_for(client: Any) -> Throttle:
         return _throttles[key]
 
 
-class _Poster(WebClient):
+class _Poster(MeteredWebClient):  # failed calls counted too (bot/metrics.py)
     throttle: Throttle
 
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:

@@ -7,7 +7,7 @@ only wires them.
 from importlib import import_module
 
 # crm_files before events: Bolt runs only the first matching listener, and events takes every DM message.
-SURFACES = ["commands", "actions", "views", "crm_files", "events", "shortcuts", "home", "export", "settings", "digest", "board", "coaching"]
+SURFACES = ["commands", "actions", "views", "crm_files", "events", "shortcuts", "home", "export", "settings", "digest", "board", "coaching", "privacy"]
 
 
 def register(app) -> None:

@@ -20,6 +20,7 @@ from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ConfigDict
 
 import prompts
+from bot.metrics import LLM_FALLBACKS, LLM_SECONDS, fallback_reason
 from handlers.domain.drafts import (
     BRUSHOFF_LABELS,
     MAX_WORDS,
@@ -248,17 +249,19 @@ class Coach:
             return self._llm_draft(s, kind, tone)
         except Exception as e:  # noqa: BLE001 - any failure means: use the template
             reason = str(e) if isinstance(e, _Fallback) else f"{type(e).__name__}: {e}"
+            LLM_FALLBACKS.labels(fallback_reason(e)).inc()
             log.warning("coach: LLM %s draft for deal %s fell back to template: %s",
                         kind.value, s.deal.id, " ".join(reason.split())[:200])
             return template_draft(s, kind, tone, variant)
 
     def _llm_draft(self, s: Situation, kind: DraftKind, tone: Tone) -> Draft:
         assert self._client is not None and self.llm is not None
-        completion = self._client.chat.completions.parse(
-            model=self.llm.model,
-            messages=build_messages(s, kind, tone),
-            response_format=DraftOut,
-        )
+        with LLM_SECONDS.time():
+            completion = self._client.chat.completions.parse(
+                model=self.llm.model,
+                messages=build_messages(s, kind, tone),
+                response_format=DraftOut,
+            )
         if not completion.choices:
             raise _Fallback("no choices in the response")
         message = completion.choices[0].message

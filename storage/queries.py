@@ -24,6 +24,7 @@ from storage.deals import DealQueries
 from storage.deliveries import DeliveryQueries
 from storage.events import EventQueries
 from storage.planning import PlanningQueries
+from storage.privacy import PrivacyQueries
 from storage.proposals import ProposalQueries
 from storage.reps import RepQueries
 
@@ -99,7 +100,7 @@ class Store:
 
 
 class Tx(DeliveryQueries, BoardQueries, PlanningQueries, RepQueries, DealQueries, ChannelQueries, EventQueries,
-         ProposalQueries, CrmQueries):
+         ProposalQueries, CrmQueries, PrivacyQueries):
     """One transaction: every group of queries, on one session (see `storage.base.TxBase`). Scheduled
     deliveries, the leaderboard's reads and the digest's planning scan are `storage.deliveries`,
     `storage.boards` and `storage.planning`."""

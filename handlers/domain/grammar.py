@@ -43,7 +43,7 @@ from handlers.domain.refs import fold
 from handlers.domain.when import WhenError, find_when, split_when
 
 VERBS = ("add", "list", "maybe", "touch", "meet", "won", "no", "drop", "reopen", "snooze", "coach", "board",
-         "export", "help", "settings")
+         "export", "help", "settings", "forget")
 ALIASES = {"new": "add", "create": "add", "ls": "list", "yes": "won", "win": "won", "lost": "no",
            "dq": "drop", "disqualify": "drop", "unclose": "reopen", "meeting": "meet", "leaderboard": "board", "lb": "board",
            "csv": "export", "?": "help", "h": "help", "setting": "settings", "config": "settings"}
@@ -64,6 +64,7 @@ USAGE = {
     "export": "/deal export",
     "help": "/deal help",
     "settings": "/deal settings ...",
+    "forget": "/deal forget me",
 }
 MEANING = {
     "add": "add a deal you are working",
@@ -81,6 +82,7 @@ MEANING = {
     "export": "your deals as CSV",
     "help": "this help",
     "settings": "your digest and leaderboard settings",
+    "forget": "delete everything hardno stores about you (asks to confirm)",
 }
 STAGES = ("time", "explore", "change", "collaborate", "consensus", "invest", "review", "resolve concerns",
           "decide", "execute")
@@ -190,8 +192,8 @@ def parse_command(text: str, tz: str, now: datetime, companies: Sequence[str] = 
         return Command("help", option=topic if topic in VERBS else ALIASES.get(topic))
     if verb == "export":
         return Command("export")
-    if verb == "settings":
-        return Command("settings", args=tuple(rest.split()))
+    if verb in ("settings", "forget"):
+        return Command(verb, args=tuple(rest.split()))
     if verb == "coach":
         return _coach(rest, companies)
     return _deal_verb(verb, rest, tz, now, companies)

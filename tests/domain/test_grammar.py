@@ -36,6 +36,7 @@ CONTRACT = [
     "/deal board [week|month|quarter]",
     "/deal export",
     "/deal help",
+    "/deal forget me",  # INTERFACE.md, "More /deal"
 ]
 
 
