@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -14,6 +15,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
 from storage import models as t
+
+
+def advisory_key(name: str) -> int:
+    """PostgreSQL's advisory-lock key for `name`: the one key function for every hardno lock (the sweeps'
+    `sweep_lock`/`try_lock` and `Store.serialized`), hashed so that names sharing a prefix never collide."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 class TxBase:

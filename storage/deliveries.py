@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, func, or_, select, text, update
 
 from storage import models as t
-from storage.base import TxBase
+from storage.base import TxBase, advisory_key
 
 if TYPE_CHECKING:
     from storage.queries import Store
@@ -43,10 +43,6 @@ class Unsure:
     channel: str | None
 
 
-def lock_key(name: str) -> int:
-    return int.from_bytes(name.encode()[:8].ljust(8, b"\0"), "big", signed=True)
-
-
 @contextmanager
 def sweep_lock(store: Store, name: str) -> Iterator[bool]:
     """True when this run may go ahead. On PostgreSQL a session-level advisory lock on a connection of its
@@ -57,7 +53,7 @@ def sweep_lock(store: Store, name: str) -> Iterator[bool]:
         return
     with store.engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        key = lock_key(name)
+        key = advisory_key(name)
         mine = bool(conn.scalar(text("select pg_try_advisory_lock(:k)"), {"k": key}))
         try:
             yield mine
@@ -159,7 +155,7 @@ class DeliveryQueries(TxBase):
         themselves take `sweep_lock`, which conflicts with this one."""
         if self.s.get_bind().dialect.name != "postgresql":
             return True
-        return bool(self.s.scalar(text("select pg_try_advisory_xact_lock(:k)"), {"k": lock_key(name)}))
+        return bool(self.s.scalar(text("select pg_try_advisory_xact_lock(:k)"), {"k": advisory_key(name)}))
 
     def settled_deliveries(self, kind: str, wanted: Iterable[tuple[str, str]], now: datetime | None = None,
                            lease: timedelta = DEFAULT_LEASE) -> set[tuple[str, str]]:

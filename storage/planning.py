@@ -19,6 +19,7 @@ from handlers.domain import model as m
 from handlers.domain.stalls import DealRow
 from storage import models as t
 from storage.base import TxBase
+from storage.deals import CLOSED
 
 _ROW_TIMES = frozenset(i for i, name in enumerate(DealRow._fields)
                        if "datetime" in str(get_type_hints(DealRow)[name]))  # DealRow's time columns
@@ -96,7 +97,7 @@ class PlanningQueries(TxBase):
         left for another (`stage` activities) and the last stage of a closed-out deal."""
         d, a = t.Deal, t.Activity
         final = (select(d.owner_id.label("owner"), d.stage.label("stage"), self._days(d.stage_since, d.closed_at))
-                 .where(d.status != m.Status.OPEN.value, d.stage.is_not(None), d.stage != "",
+                 .where(d.status.in_(CLOSED), d.stage.is_not(None), d.stage != "",
                         d.stage_since.is_not(None), d.closed_at >= d.stage_since))
         changes = (select(d.owner_id.label("owner"), a.text.label("stage"), a.at.label("start"),
                           func.lead(a.at).over(partition_by=a.deal_id, order_by=(a.at, a.id)).label("end"))

@@ -7,7 +7,6 @@ in `storage.rows`); `Tx` composes them, so callers only ever see `tx.<intention-
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
+from storage.base import advisory_key
 from storage.boards import BoardQueries
 from storage.channels import ChannelQueries
 from storage.crm import CrmQueries
@@ -69,7 +69,7 @@ class Store:
         if self.dialect != "postgresql":
             yield
             return
-        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+        key = advisory_key(name)
         with self.engine.connect() as conn:
             conn.execute(text("SELECT set_config('lock_timeout', :t, false)"), {"t": f"{int(patience * 1000)}ms"})
             try:
