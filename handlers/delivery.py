@@ -35,6 +35,7 @@ from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError
 
+from bot.metrics import DELIVERIES
 from bot.slack_client import poster
 from storage.deliveries import CLAIMED, sweep_lock
 
@@ -94,7 +95,8 @@ def fan_out(work: Callable[[T], R], items: Iterable[T]) -> list[R]:
 
 
 def _record(kind: str, outcome: Outcome) -> None:
-    """Every settled delivery passes here once: the one place to count outcomes (metrics go here)."""
+    """Every settled delivery passes here once: the one place to count outcomes."""
+    DELIVERIES.labels(kind, outcome.state).inc()
     if outcome.state in (SENT, EMPTY):
         log.debug("%s %s %s", kind, outcome.state, outcome.channel or "")
     elif outcome.state == UNKNOWN:

@@ -15,6 +15,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
+from bot.metrics import REGISTRY
 from bot.slack_client import Throttle
 from handlers.board import run_boards
 from handlers.delivery import LEASE, metadata_for
@@ -47,9 +48,12 @@ def board_row(store) -> dict:
 def test_a_board_whose_connection_dropped_after_posting_is_posted_once(week_of_nov_16, fake, clock, store):
     slack = week_of_nov_16
     clock.set(BOARD_TIME_NY)
+    unknown_before = REGISTRY.get_sample_value("hardno_deliveries_total", {"kind": "board", "outcome": "unknown"})
     fake.fail("chat.postMessage", drop=True, after=True)
     sweep(slack)
     assert len(in_channel(fake, "C1")) == 1
+    assert REGISTRY.get_sample_value("hardno_deliveries_total",
+                                     {"kind": "board", "outcome": "unknown"}) == (unknown_before or 0.0) + 1
     assert len(fake.calls_to("chat.postMessage")) == 1  # no automatic retry of a post on a connection error
     assert board_row(store)["state"] == "unknown"
     for minutes in (5, 10, 60):

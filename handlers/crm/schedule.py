@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from bot.metrics import CRM_SYNC
 from handlers.crm.hubspot import HubSpotSync, Report
 from handlers.delivery import exclusive
 
@@ -29,7 +30,12 @@ def sync_hubspot(services, client=None) -> Report | None:
             if last and now - datetime.fromisoformat(last) < every * 0.9:
                 return None  # another instance synced within this interval
             tx.set_crm_state("hubspot:last_run", {"at": now.isoformat()})
-        report = HubSpotSync(services.store, services.clock, settings.hubspot_access_token.get_secret_value(),
-                             settings.hubspot_api_url).run()
+        try:
+            report = HubSpotSync(services.store, services.clock, settings.hubspot_access_token.get_secret_value(),
+                                 settings.hubspot_api_url).run()
+        except Exception:
+            CRM_SYNC.labels("error").inc()
+            raise
+    CRM_SYNC.labels("failed" if report.failed else "ok").inc()
     log.info("crm sync: %s", report.summary())
     return report
