@@ -10,8 +10,9 @@ from typing import Any
 from slack_bolt import App
 
 from handlers import blocks as bk
-from handlers.commands import NOT_YOURS, Ask, Reply, add_command, ask_for, do_add, log_on
+from handlers.commands import NOT_YOURS, Ask, Reply, Verbs, add_command, ask_for, do_add, log_on
 from handlers.deal_log import VERB_KIND, DealLog
+from handlers.domain.grammar import Command
 from handlers.domain.model import Kind, Source
 from handlers.modals import meeting_modal
 
@@ -59,7 +60,7 @@ def card_meeting(ack: Any, body: Any, action: Any, respond: Any, client: Any, st
 
 
 def picked(ack: Any, body: Any, action: Any, respond: Any, client: Any, store: Any, clock: Any, reps: Any,
-           coach: Any, settings: Any) -> None:
+           coach: Any, settings: Any, verbs: Verbs) -> None:
     """The rep chose one deal among several matches: finish what they typed."""
     ack()
     ask = ask_from(body, store, clock, reps, client, coach, settings, source=Source.COMMAND)
@@ -77,10 +78,8 @@ def picked(ack: Any, body: Any, action: Any, respond: Any, client: Any, store: A
         when = datetime.fromisoformat(p["when"]) if p.get("when") else None
         reply = log_on(ask, int(deal_id), VERB_KIND[verb], p.get("note", ""), when)
     else:  # a subcommand of another feature (e.g. coach): re-run it on the chosen deal
-        from handlers.commands import SUBCOMMANDS
-        from handlers.domain.grammar import Command
         ask.respond = respond
-        reply = SUBCOMMANDS[verb](ask, Command(verb, ref=f"#{deal_id}", note=p.get("note", ""),
+        reply = verbs[verb](ask, Command(verb, ref=f"#{deal_id}", note=p.get("note", ""),
                                                option=p.get("option")))
     if reply is not None:
         show(respond, reply)

@@ -73,7 +73,7 @@ from slack_sdk.models.views import View
 
 from handlers import blocks as bk
 from handlers.actions import ask_from, deal_id_of
-from handlers.commands import NOT_YOURS, Ask, Reply, ask_for, log_on, resolve, subcommand
+from handlers.commands import NOT_YOURS, Ask, Reply, Verbs, ask_for, log_on, resolve
 from handlers.domain.drafts import DraftKind, Situation, Tone, pick_kind
 from handlers.domain.grammar import Command
 from handlers.domain.model import Deal, Kind, Source
@@ -220,7 +220,8 @@ def on_draft_button(kind: DraftKind | str | None) -> Callable[..., None]:
 
 # --------------------------------------------------------------------------- listeners
 
-def register(app: App) -> None:
+def register(app: App, verbs: Verbs) -> None:
+    verbs["coach"] = coach_command
     app.action("deal:coach")(on_draft_button(None))
     app.action("coach:log")(log_sent)
     for action_id in TONE_ACTIONS:
@@ -229,7 +230,6 @@ def register(app: App) -> None:
     app.view("coach_edit")(submit_edit)
 
 
-@subcommand("coach")
 def coach_command(ask: Ask, cmd: Command) -> Reply:
     """`/deal coach <deal> [kind]`. Runs after the slash command's ack, so a slow LLM only delays the reply."""
     target = resolve(ask, cmd)

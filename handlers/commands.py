@@ -1,7 +1,7 @@
 """`/deal`: parse the text, call the deal log, answer ephemerally with Block Kit.
 
-Subcommands that belong to other features (coach, board, settings, export)
-register themselves with `@subcommand("verb")`, so this module stays the router.
+Verbs that belong to other features (coach, board, settings, export, forget) are added by each
+feature's `register(app, verbs)` (handlers/__init__.py); the router reads `verbs` from the Bolt context.
 
 Decisions:
 - A decision (won, no, drop) on a fuzzy reference (part of a name; not the `#id`, the whole name or
@@ -78,17 +78,10 @@ class Ask:
 NOT_YOURS = "That deal isn't one of yours (or no longer exists), so I left it alone."
 
 Handler = Callable[[Ask, Command], "Reply | None"]
-SUBCOMMANDS: dict[str, Handler] = {}
+Verbs = dict[str, Handler]  # the `/deal` verbs of other features, by verb
 
 
-def subcommand(verb: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        SUBCOMMANDS[verb] = fn
-        return fn
-    return register
-
-
-def register(app: App) -> None:
+def register(app: App, verbs: Verbs) -> None:
     app.command("/deal")(deal_command)
 
 
@@ -100,14 +93,14 @@ def ask_for(user: dict[str, Any], *, store: Any, clock: Any, reps: Any, client: 
 
 
 def deal_command(ack: Any, command: dict[str, Any], respond: Any, client: Any, store: Any, clock: Any, reps: Any,
-                 coach: Any, settings: Any, turn: Any) -> None:
+                 coach: Any, settings: Any, turn: Any, verbs: Verbs) -> None:
     ack()
     with turn or nullcontext():  # after the rep's earlier commands (bot/ordering.py)
-        _deal_command(command, respond, client, store, clock, reps, coach, settings)
+        _deal_command(command, respond, client, store, clock, reps, coach, settings, verbs)
 
 
 def _deal_command(command: dict[str, Any], respond: Any, client: Any, store: Any, clock: Any, reps: Any,
-                  coach: Any, settings: Any) -> None:
+                  coach: Any, settings: Any, verbs: Verbs) -> None:
     text = (command.get("text") or "").strip()
     if text.lower() in ("add", "new", "create"):  # a modal must open within 3 s of the trigger: nothing slow
         client.views_open(trigger_id=command["trigger_id"], view=add_deal_modal())
@@ -115,18 +108,18 @@ def _deal_command(command: dict[str, Any], respond: Any, client: Any, store: Any
     ask = ask_for({"id": command["user_id"], "team_id": command.get("team_id", "")}, store=store, clock=clock,
                   reps=reps, client=client, coach=coach, settings=settings,
                   channel_id=command.get("channel_id", ""), respond=respond)
-    reply = run(ask, text)
+    reply = run(ask, text, verbs)
     if reply is not None:
         respond(text=reply.text, blocks=bk.as_dicts(reply.blocks), response_type="ephemeral")
 
 
-def run(ask: Ask, text: str) -> Reply | None:
+def run(ask: Ask, text: str, verbs: Verbs) -> Reply | None:
     """The answer to `/deal <text>` for this rep (None when the answer is sent later)."""
     companies = [c.company for c in ask.log.candidates(ask.rep.user_id)]
     cmd = parse_command(text, ask.rep.tz, ask.clock.now(), companies)
     if isinstance(cmd, Usage):  # it may echo what the rep typed: no pings, no links
         return Reply(bk.entities(cmd.message) + ("\n\n" + help_text() if cmd.full_help else ""))
-    handler = SUBCOMMANDS.get(cmd.verb) or VERBS.get(cmd.verb)
+    handler = verbs.get(cmd.verb) or VERBS.get(cmd.verb)
     if handler is None:
         return Reply(f"`/deal {cmd.verb}` isn't available yet.")
     return handler(ask, cmd)

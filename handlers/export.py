@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.commands import Ask, Reply, subcommand
+from handlers.commands import Ask, Reply, Verbs
 from handlers.domain.export import deals_csv
 from handlers.domain.grammar import Command
 from handlers.domain.schedule import local_day
 
 
-def register(app: Any) -> None:
-    pass  # a /deal subcommand only; registered by the decorator below
+def register(app: Any, verbs: Verbs) -> None:
+    verbs["export"] = export
 
 
-@subcommand("export")
 def export(ask: Ask, cmd: Command) -> Reply:
     deals = ask.log.all_deals(ask.rep.user_id)
     if not deals:

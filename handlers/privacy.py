@@ -10,7 +10,7 @@ from slack_bolt import App
 from slack_sdk.models.blocks import ActionsBlock, Block, SectionBlock
 
 from handlers import blocks as bk
-from handlers.commands import Ask, Reply, subcommand
+from handlers.commands import Ask, Reply, Verbs
 from handlers.domain.grammar import Command
 from handlers.domain.text import plural
 
@@ -19,12 +19,12 @@ NOT_YOURS = ("That button belongs to someone else's request, so I deleted nothin
              "To delete what I store about you, use `/deal forget me`.")
 
 
-def register(app: App) -> None:
+def register(app: App, verbs: Verbs) -> None:
+    verbs["forget"] = forget
     app.action(CONFIRM)(confirm)
     app.action(CANCEL)(cancel)
 
 
-@subcommand("forget")
 def forget(ask: Ask, cmd: Command) -> Reply:
     if [w.lower() for w in cmd.args] != ["me"]:
         return Reply("To delete everything I store about you, type `/deal forget me` (I'll ask you to confirm).")

@@ -1,4 +1,4 @@
-"""`/deal settings ...`: one router; each feature registers the area it owns ("digest", "board")."""
+"""`/deal settings ...`: one router over the areas each feature owns ("digest", "board"), given at registration."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handlers import blocks as bk
-from handlers.commands import Ask, Reply, subcommand
+from handlers.commands import Ask, Reply, Verbs
 from handlers.domain.grammar import Command
 
 
@@ -19,30 +19,22 @@ class Area:
     show: Callable[[Ask], str]  # the current settings, one line
 
 
-AREAS: dict[str, Area] = {}
+def register(app: Any, verbs: Verbs, areas: list[Area]) -> None:
+    by_name = {a.name: a for a in areas}
+    verbs["settings"] = lambda ask, cmd: settings(ask, cmd, by_name)
 
 
-def area(a: Area) -> Area:
-    AREAS[a.name] = a
-    return a
-
-
-def register(app: Any) -> None:
-    pass  # a /deal subcommand only
-
-
-@subcommand("settings")
-def settings(ask: Ask, cmd: Command) -> Reply:
+def settings(ask: Ask, cmd: Command, areas: dict[str, Area]) -> Reply:
     words = [w.lower() for w in cmd.args]
     if not words:
-        current = "\n".join(f"• *{a.name}*: {a.show(ask)}" for a in AREAS.values())
-        return Reply("Your settings:\n" + current + "\n\n" + usage())
-    found = AREAS.get(words[0])
+        current = "\n".join(f"• *{a.name}*: {a.show(ask)}" for a in areas.values())
+        return Reply("Your settings:\n" + current + "\n\n" + usage(areas))
+    found = areas.get(words[0])
     if found is None:
-        return Reply(f"There are no “{bk.escape(words[0][:40])}” settings.\n" + usage())
+        return Reply(f"There are no “{bk.escape(words[0][:40])}” settings.\n" + usage(areas))
     return found.apply(ask, words[1:])
 
 
-def usage() -> str:
+def usage(areas: dict[str, Area]) -> str:
     return "Change them with:\n" + "\n".join(f"`/deal settings {a.name} {form}`"
-                                             for a in AREAS.values() for form in a.usage.splitlines())
+                                             for a in areas.values() for form in a.usage.splitlines())

@@ -18,10 +18,19 @@ Decisions:
   reps at each sweep, else UTC. Slack's team.info has no time zone, so there is no "workspace zone".
 """
 
-from handlers.board import command as _command  # noqa: F401 - registers `/deal board`
-from handlers.board import settings as _settings  # noqa: F401 - registers `/deal settings board`
-from handlers.board.channel import register
+from slack_bolt import App
+
+from handlers.board import channel
+from handlers.board.command import board_command
 from handlers.board.kudos import sweep_kudos
 from handlers.board.post import BoardReport, run_boards, sweep_boards
+from handlers.board.settings import AREA as SETTINGS
+from handlers.commands import Verbs
 
-__all__ = ["BoardReport", "register", "run_boards", "sweep_boards", "sweep_kudos"]
+
+def register(app: App, verbs: Verbs) -> None:
+    channel.register(app)
+    verbs["board"] = board_command
+
+
+__all__ = ["SETTINGS", "BoardReport", "register", "run_boards", "sweep_boards", "sweep_kudos"]

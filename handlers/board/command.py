@@ -7,7 +7,7 @@ from slack_sdk.errors import SlackApiError
 from handlers.board.channel import channel_members
 from handlers.board.render import board_blocks
 from handlers.board.standings import standings
-from handlers.commands import Ask, Reply, subcommand
+from handlers.commands import Ask, Reply
 from handlers.domain.board import Period, current_span, previous_span
 from handlers.domain.grammar import Command
 from handlers.domain.model import ChannelSettings
@@ -15,7 +15,6 @@ from handlers.domain.model import ChannelSettings
 PERIOD_WORDS = {Period.WEEK: "week", Period.MONTH: "month", Period.QUARTER: "quarter"}
 
 
-@subcommand("board")
 def board_command(ask: Ask, cmd: Command) -> Reply:
     """The caller's view: this channel's reps, the period so far in the caller's own zone.
     In a DM (no channel to rank) it shows the caller's own numbers."""

@@ -8,7 +8,7 @@ from handlers.board.standings import schedule_of
 from handlers.commands import Ask, Reply
 from handlers.domain.board import Schedule, find_zone
 from handlers.domain.model import ChannelSettings
-from handlers.settings import Area, area
+from handlers.settings import Area
 
 USAGE = "on|off\n<day> <time> [zone]\ndetails on|off\nlive on|off\nhide-me|show-me"
 EXAMPLES = "e.g. `/deal settings board fri 16:00` (your time zone) or `/deal settings board mon 9am Europe/Berlin`"
@@ -91,4 +91,4 @@ def _usage() -> str:
     return f"Change it with:\n{forms}\n{EXAMPLES}"
 
 
-area(Area("board", USAGE, apply_board, show_board))
+AREA = Area("board", USAGE, apply_board, show_board)

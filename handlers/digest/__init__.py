@@ -11,8 +11,8 @@ One module per job:
 The rules live in `handlers.domain.stalls` (pure); when a digest is due in `handlers.domain.schedule`.
 """
 
-from handlers.digest import settings as _settings  # noqa: F401 - registers `/deal settings digest`
 from handlers.digest.clicks import register
 from handlers.digest.deliver import DigestReport, run_digests, sweep_digests
+from handlers.digest.settings import AREA as SETTINGS
 
-__all__ = ["DigestReport", "register", "run_digests", "sweep_digests"]
+__all__ = ["SETTINGS", "DigestReport", "register", "run_digests", "sweep_digests"]

@@ -10,7 +10,7 @@ from handlers.digest.render import schedule_words
 from handlers.domain.schedule import local_day
 from handlers.domain.text import clip
 from handlers.mrkdwn import escape
-from handlers.settings import Area, area
+from handlers.settings import Area
 
 USAGE = "8am\noff\non\nweekends on|off"
 _HOUR = re.compile(r"^(\d{1,2})(?::(\d{2}))?(am|pm|a\.m\.|p\.m\.)?$")
@@ -83,4 +83,4 @@ def _usage() -> str:
     return f"Change it with:\n{forms}\n(any hour: `7am`, `14:00`; in your Slack time zone)"
 
 
-area(Area("digest", USAGE, apply_digest, show_digest))
+AREA = Area("digest", USAGE, apply_digest, show_digest)
