@@ -274,10 +274,7 @@ def resolve(ask: Ask, cmd: Command) -> Candidate | Reply:
         return Reply(f"“{ref}” is only a legal form, which names no deal. Give more of the company's name, "
                      "or its `#id`.")
     if not found:
-        open_names = [c.company for c in ask.log.candidates(ask.rep.user_id) if c.open][:10]
-        hint = ("Your open deals: " + ", ".join(bk.escape(bk.clip(n, 60)) for n in open_names)
-                if open_names else "You have no open deals yet: `/deal add Acme $12k`.")
-        return Reply(f"No deal of yours matches “{ref}”. {hint}")
+        return Reply(f"No deal of yours matches “{ref}”. {_what_there_is(ask, reopening=cmd.verb == 'reopen')}")
     pending = _pending_verb(ask, cmd)
     choices = [(f"{c.company} (#{c.id})" + ("" if c.open else " closed"), f"{pending}:{c.id}")
                for c in found[:24]]
@@ -285,6 +282,14 @@ def resolve(ask: Ask, cmd: Command) -> Candidate | Reply:
     return Reply(f"“{ref}” matches {len(found)} of your deals. Which one?",
                  bk.pick_deal(f"“{ref}” matches {len(found)} of your deals. Which one did you mean?{more}",
                               choices, "pick"))
+
+
+def _what_there_is(ask: Ask, *, reopening: bool) -> str:
+    """The deals the rep could have meant: the closed ones for `reopen` (only those can be reopened)."""
+    names = [c.company for c in ask.log.candidates(ask.rep.user_id) if c.open != reopening][:10]
+    if names:
+        return f"Your {'closed' if reopening else 'open'} deals: " + ", ".join(bk.escape(bk.clip(n, 60)) for n in names)
+    return "You have no closed deals to reopen." if reopening else "You have no open deals yet: `/deal add Acme $12k`."
 
 
 VERBS: dict[str, Handler] = {

@@ -146,6 +146,15 @@ def test_a_ref_matching_nothing_says_so(slack):
     assert "No deal of yours matches “umbrella”" in shown and "Acme" in shown
 
 
+def test_reopen_matching_nothing_names_the_closed_deals_not_the_open_ones(slack):
+    slack.deal("add Acme")
+    assert "You have no closed deals to reopen." in texts(slack.deal("reopen umbrella"))
+    slack.deal("add Globex")
+    slack.deal("won globex")
+    shown = texts(slack.deal("reopen umbrella"))
+    assert "Your closed deals: Globex" in shown and "Acme" not in shown
+
+
 @pytest.mark.parametrize("text,expect", [
     ("", "add"),                       # empty: the general help
     ("frobnicate acme", "frobnicate"),  # unknown subcommand, named back

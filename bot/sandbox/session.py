@@ -641,6 +641,8 @@ class Sandbox:
             self.console.show(Text("── form · " + _plain_title(view) + " ──", style="bold magenta"))
             for line in shown.lines:
                 self.console.show(line)
+            # The lines typed next answer the fields, one each, until the form is sent or closed.
+            self.console.note("Answer each field on its own line (Enter skips an optional one); :cancel closes the form.")
             answers: dict = {}
             to_ask: list[Field] = list(shown.fields)
             while True:
