@@ -62,8 +62,12 @@ class Base(DeclarativeBase):
 
 
 class Workspace(Base):
+    """A Slack workspace hardno serves. Every other table's rows carry its `team_id`: nothing of one workspace
+    is visible from another (see storage.base.TxBase)."""
+
     __tablename__ = "workspaces"
     team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enterprise_id: Mapped[str | None] = mapped_column(String(32), index=True)  # its Enterprise Grid org, if any
     name: Mapped[str | None] = mapped_column(String(200))
     tz: Mapped[str | None] = mapped_column(String(64))  # for the leaderboard when a channel sets none
     thresholds: Mapped[dict | None] = mapped_column(JSON)  # overrides of the nudger's Thresholds
@@ -71,8 +75,9 @@ class Workspace(Base):
 
 class Rep(Base):
     __tablename__ = "reps"
+    # (team, user): on Enterprise Grid one user id is a member of several workspaces, each its own rep there.
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True, default="")
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    team_id: Mapped[str] = mapped_column(String(32), default="")
     name: Mapped[str] = mapped_column(String(200), default="")
     tz: Mapped[str] = mapped_column(String(64), default="UTC")
     tz_checked_at: Mapped[datetime | None]  # users.info is asked again when this is a day old
@@ -113,10 +118,10 @@ class Deal(Base):
     asked_at: Mapped[datetime | None]
 
     __table_args__ = (
-        Index("ix_deals_owner_status", "owner_id", "status"),
-        Index("ix_deals_status_closed_at", "status", "closed_at"),
+        Index("ix_deals_team_owner_status", "team_id", "owner_id", "status"),
+        Index("ix_deals_team_status_closed_at", "team_id", "status", "closed_at"),
         # The nudger's median deal size per rep and currency: an index-ordered GROUP BY, no sort of every deal.
-        Index("ix_deals_owner_amount", "owner_id", "currency", "amount",
+        Index("ix_deals_team_owner_amount", "team_id", "owner_id", "currency", "amount",
               postgresql_where=sql("amount IS NOT NULL"), sqlite_where=sql("amount IS NOT NULL")),
     )
 
@@ -140,7 +145,10 @@ class Activity(Base):
 
 
 class SlackEvent(Base):
-    """Event ids already handled, so a retried delivery has its effect once."""
+    """Event ids already handled, so a retried delivery has its effect once.
+
+    Global, not per workspace: Slack's event ids are unique across workspaces, and it holds no workspace data
+    (an id and a time)."""
 
     __tablename__ = "slack_events"
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -152,6 +160,7 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32), default="")  # the workspace of the rep or channel
     kind: Mapped[str] = mapped_column(String(16))  # digest | board
     target: Mapped[str] = mapped_column(String(32))  # rep user id or channel id
     period: Mapped[str] = mapped_column(String(32))  # the rep's local date, or the board's span start
@@ -167,15 +176,16 @@ class Delivery(Base):
     # What clicks have done to the posted message since ({"v": n, "lines": {key: mark}}): every chat.update
     # shows all of it, whichever copy of the message the click came from.
     marks: Mapped[dict | None] = mapped_column(JSON)
-    __table_args__ = (UniqueConstraint("kind", "target", "period", name="uq_deliveries_key"),)
+    __table_args__ = (UniqueConstraint("team_id", "kind", "target", "period", name="uq_deliveries_key"),)
 
 
 class Channel(Base):
     """A channel the bot is in, and its leaderboard settings."""
 
     __tablename__ = "channels"
+    # (team, channel): a channel shared between workspaces has its own settings in each.
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True, default="")
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    team_id: Mapped[str] = mapped_column(String(32), default="")
     board_on: Mapped[bool] = mapped_column(Boolean, default=True)
     board_day: Mapped[str | None] = mapped_column(String(3))  # None: HARDNO_LEADERBOARD_CRON
     board_time: Mapped[str | None] = mapped_column(String(5))
@@ -191,10 +201,12 @@ class Proposal(Base):
 
     __tablename__ = "proposals"
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    user_id: Mapped[str] = mapped_column(String(32), index=True)
+    team_id: Mapped[str] = mapped_column(String(32), default="")
+    user_id: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | logged | ignored
+    __table_args__ = (Index("ix_proposals_team_user", "team_id", "user_id"),)
 
 
 class CrmLink(Base):
@@ -205,24 +217,29 @@ class CrmLink(Base):
 
     __tablename__ = "crm_links"
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32), default="")  # its deal's: two workspaces, two CRMs
     system: Mapped[str] = mapped_column(String(16))  # hubspot | salesforce | pipedrive | csv
     external_id: Mapped[str] = mapped_column(String(128))
     deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), index=True)
     synced: Mapped[dict | None] = mapped_column(JSON)
     synced_at: Mapped[datetime | None]
-    __table_args__ = (UniqueConstraint("system", "external_id", name="uq_crm_links_key"),)
+    __table_args__ = (UniqueConstraint("team_id", "system", "external_id", name="uq_crm_links_key"),)
 
 
 class CrmState(Base):
     """Sync watermarks and counters, by name (e.g. the pull watermark of a HubSpot owner)."""
 
     __tablename__ = "crm_state"
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True, default="")
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[dict] = mapped_column(JSON)
 
 
 class CrmPush(Base):
-    """One thing written to HubSpot (an activity as a note or meeting): claimed once, so never written twice."""
+    """One thing written to HubSpot (an activity as a note or meeting): claimed once, so never written twice.
+
+    Like `activities`, no team column of its own: a child of its deal (cascading), whose team scopes it; its
+    key names an activity by its id, unique across workspaces."""
 
     __tablename__ = "crm_pushes"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)  # e.g. "act:123"
