@@ -23,12 +23,43 @@ def advisory_key(name: str) -> int:
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
 
 
+class Unscoped(RuntimeError):
+    """A write that needs a workspace was made in a transaction bound to none (`store.tx()` without a team)."""
+
+
+class CrossWorkspace(ValueError):
+    """A row of one workspace was about to be written in a transaction bound to another."""
+
+
 class TxBase:
     """One transaction (one user action). The query groups (`storage.reps`, `storage.deals`, ...) are
-    mixins over this; `storage.queries.Tx` composes them."""
+    mixins over this; `storage.queries.Tx` composes them.
 
-    def __init__(self, session: Session):
+    Workspace scoping, the one mechanism: a transaction is bound to one workspace (`store.tx(team)`), and
+    every query on it reads and writes that workspace's rows only (`_scoped`, `_team`), whatever ids a
+    payload carries. `store.tx()` with no team is bound to every workspace: for the scheduled sweeps' and the
+    admin commands' reads across workspaces (their rows carry their team, which the sweeps pass on to the
+    bound transactions they write in); a write there needs a row that names its own team."""
+
+    def __init__(self, session: Session, team: str | None = None):
         self.s = session
+        self.team = team
+
+    def _scoped(self, *columns: Any) -> list[ColumnElement[bool]]:
+        """`column == this workspace` for each team column (none when bound to every workspace)."""
+        return [] if self.team is None else [c == self.team for c in columns]
+
+    def _team(self, own: str | None = None) -> str:
+        """The team a row written here gets: the bound workspace's (a row naming another one is refused), or
+        in an every-workspace transaction the row's own (a rep's, deal's or channel's `team_id`); rows that
+        name none (deliveries, proposals, CRM state) can only be written in a bound one."""
+        if self.team is None:
+            if own is None:
+                raise Unscoped("this write needs a workspace: open the transaction with store.tx(team)")
+            return own
+        if own and own != self.team:
+            raise CrossWorkspace(f"a row of workspace {own!r} in a transaction of {self.team!r}")
+        return self.team
 
     @property
     def dialect(self) -> str:
@@ -37,7 +68,11 @@ class TxBase:
 
     def count(self, what: str) -> int:
         table = {"deals": t.Deal, "activities": t.Activity, "reps": t.Rep, "proposals": t.Proposal}[what]
-        return self.s.scalar(select(func.count()).select_from(table)) or 0
+        q = select(func.count()).select_from(table)
+        if self.team is not None:
+            q = (q.join(t.Deal, t.Deal.id == t.Activity.deal_id).where(t.Deal.team_id == self.team)
+                 if table is t.Activity else q.where(table.team_id == self.team))
+        return self.s.scalar(q) or 0
 
     def _insert_once(self, table: type[t.Base], values: dict[str, Any]) -> bool:
         """INSERT ... ON CONFLICT DO NOTHING; True when this call inserted the row."""

@@ -1,6 +1,7 @@
 """Queries for the CRM sync and the CSV import: links to outside deals, watermarks, pushes, rep emails.
 
-A mixin of `Tx` (storage.queries): every method runs in the caller's one transaction.
+A mixin of `Tx` (storage.queries): every method runs in the caller's one transaction, scoped to its
+workspace: each workspace has its own CRM, so outside ids, watermarks and owner emails are per workspace.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ class CrmQueries(TxBase):
 
     # -- rep emails ----------------------------------------------------------
     def set_rep_email(self, user_id: str, email: str | None) -> None:
-        self.s.execute(update(t.Rep).where(t.Rep.user_id == user_id)
+        self.s.execute(update(t.Rep).where(t.Rep.user_id == user_id, *self._scoped(t.Rep.team_id))
                        .values(email=email.strip().lower()[:320] if email else None))
 
     def rep_ids_by_email(self) -> dict[str, str]:
         """email -> rep user id, for every rep whose Slack profile gave an email."""
-        q = select(t.Rep.email, t.Rep.user_id).where(t.Rep.email.is_not(None)).order_by(t.Rep.user_id)
+        q = (select(t.Rep.email, t.Rep.user_id).where(t.Rep.email.is_not(None), *self._scoped(t.Rep.team_id))
+             .order_by(t.Rep.user_id))
         found: dict[str, str] = {}
         for email, user_id in self.s.execute(q):
             if email:
@@ -40,7 +42,8 @@ class CrmQueries(TxBase):
         for i in range(0, len(ids), 500):
             q = (select(t.CrmLink.external_id, t.CrmLink.deal_id, t.Deal.owner_id, t.CrmLink.synced)
                  .join(t.Deal, t.Deal.id == t.CrmLink.deal_id)
-                 .where(t.CrmLink.system == system, t.CrmLink.external_id.in_(ids[i:i + 500])))
+                 .where(t.CrmLink.system == system, t.CrmLink.external_id.in_(ids[i:i + 500]),
+                        *self._scoped(t.CrmLink.team_id, t.Deal.team_id)))
             for ext, deal_id, owner, synced in self.s.execute(q):
                 found[ext] = (deal_id, owner, synced)
         return found
@@ -49,9 +52,9 @@ class CrmQueries(TxBase):
                   new: bool = False) -> None:
         """Link (or re-link) the deal; `new`: the caller knows there is no link yet (saves a query)."""
         row = None if new else self.s.scalars(select(t.CrmLink).where(
-            t.CrmLink.system == system, t.CrmLink.external_id == external_id)).first()
+            t.CrmLink.system == system, t.CrmLink.external_id == external_id, *self._scoped(t.CrmLink.team_id))).first()
         if row is None:
-            self.s.add(t.CrmLink(system=system, external_id=external_id, deal_id=deal_id, synced=synced,
+            self.s.add(t.CrmLink(team_id=self._team(), system=system, external_id=external_id, deal_id=deal_id, synced=synced,
                                  synced_at=now))
         else:
             row.deal_id, row.synced, row.synced_at = deal_id, synced, now
@@ -62,14 +65,15 @@ class CrmQueries(TxBase):
         page of a sync, not two flushes per deal. `items`: (deal, activities, external id, synced snapshot)."""
         if not items:
             return
+        team = self._team()
         ids = self.s.scalars(insert(t.Deal).returning(t.Deal.id, sort_by_parameter_order=True),
-                             [rows.deal_columns(d) for d, _, _, _ in items]).all()
+                             [rows.deal_columns(d.replace(team_id=self._team(d.team_id))) for d, _, _, _ in items]).all()
         acts = [{**rows.activity_columns(a), "deal_id": i} for i, (_, history, _, _) in zip(ids, items, strict=True)
                 for a in history]
         if acts:
             self.s.execute(insert(t.Activity), acts)
         self.s.execute(insert(t.CrmLink), [
-            {"system": system, "external_id": ext, "deal_id": i, "synced": snap, "synced_at": now}
+            {"team_id": team, "system": system, "external_id": ext, "deal_id": i, "synced": snap, "synced_at": now}
             for i, (_, _, ext, snap) in zip(ids, items, strict=True)])
 
     def remote_ids(self, system: str, deal_ids: Iterable[int]) -> dict[int, tuple[str, dict | None]]:
@@ -78,7 +82,7 @@ class CrmQueries(TxBase):
         found: dict[int, tuple[str, dict | None]] = {}
         for i in range(0, len(ids), 500):
             q = select(t.CrmLink.deal_id, t.CrmLink.external_id, t.CrmLink.synced).where(
-                t.CrmLink.system == system, t.CrmLink.deal_id.in_(ids[i:i + 500]))
+                t.CrmLink.system == system, t.CrmLink.deal_id.in_(ids[i:i + 500]), *self._scoped(t.CrmLink.team_id))
             for deal_id, ext, synced in self.s.execute(q):
                 found[deal_id] = (ext, synced)
         return found
@@ -89,27 +93,30 @@ class CrmQueries(TxBase):
         if not owners:
             return []
         linked = select(t.CrmLink.deal_id).where(t.CrmLink.system == system, t.CrmLink.deal_id == t.Deal.id)
-        q = (select(t.Deal.id).where(t.Deal.owner_id.in_(owners), t.Deal.id > after, ~linked.exists())
+        q = (select(t.Deal.id).where(t.Deal.owner_id.in_(owners), *self._scoped(t.Deal.team_id), t.Deal.id > after,
+                                     ~linked.exists())
              .order_by(t.Deal.id).limit(limit))
         return list(self.s.scalars(q))
 
     def set_owner(self, deal_id: int, owner_id: str) -> None:
-        self.s.execute(update(t.Deal).where(t.Deal.id == deal_id).values(owner_id=owner_id))
+        self.s.execute(update(t.Deal).where(t.Deal.id == deal_id, *self._scoped(t.Deal.team_id))
+                       .values(owner_id=owner_id))
 
     def deal_owner(self, deal_id: int) -> str | None:
-        return self.s.scalar(select(t.Deal.owner_id).where(t.Deal.id == deal_id))
+        return self.s.scalar(select(t.Deal.owner_id).where(t.Deal.id == deal_id, *self._scoped(t.Deal.team_id)))
 
     # -- state -----------------------------------------------------------------
     def crm_state(self, key: str) -> dict | None:
-        row = self.s.get(t.CrmState, key)
+        row = self.s.get(t.CrmState, (self._team(), key))
         return dict(row.value) if row else None
 
     def crm_states(self, prefix: str) -> dict[str, dict]:
-        q = select(t.CrmState).where(t.CrmState.key.startswith(prefix, autoescape=True))
+        q = select(t.CrmState).where(t.CrmState.team_id == self._team(),
+                                     t.CrmState.key.startswith(prefix, autoescape=True))
         return {r.key: dict(r.value) for r in self.s.scalars(q)}
 
     def set_crm_state(self, key: str, value: dict) -> None:
-        self.s.merge(t.CrmState(key=key, value=value))
+        self.s.merge(t.CrmState(team_id=self._team(), key=key, value=value))
 
     # -- pushes ----------------------------------------------------------------
     def activities_after(self, after_id: int, limit: int) -> list[tuple[int, int, str, str, str, datetime,
@@ -118,7 +125,7 @@ class CrmQueries(TxBase):
         q = (select(t.Activity.id, t.Activity.deal_id, t.Activity.kind, t.Activity.source, t.Activity.text,
                     t.Activity.at, t.Activity.when, t.Deal.owner_id)
              .join(t.Deal, t.Deal.id == t.Activity.deal_id)
-             .where(t.Activity.id > after_id).order_by(t.Activity.id).limit(limit))
+             .where(t.Activity.id > after_id, *self._scoped(t.Deal.team_id)).order_by(t.Activity.id).limit(limit))
         return [tuple(r) for r in self.s.execute(q)]  # type: ignore[misc]
 
     def max_activity_id(self) -> int:
@@ -139,4 +146,5 @@ class CrmQueries(TxBase):
         """Deals by id, whoever owns them: for the sync, which acts for every matched rep."""
         ids = sorted(set(deal_ids))
         for i in range(0, len(ids), 500):
-            yield from (rows.deal(r) for r in self.s.scalars(select(t.Deal).where(t.Deal.id.in_(ids[i:i + 500]))))
+            yield from (rows.deal(r) for r in self.s.scalars(select(t.Deal).where(t.Deal.id.in_(ids[i:i + 500]),
+                                                                             *self._scoped(t.Deal.team_id))))

@@ -41,6 +41,7 @@ class Unsure:
     target: str
     period: str
     channel: str | None
+    team: str = ""  # the workspace it was for: it is looked for, and settled, there
 
 
 @contextmanager
@@ -62,15 +63,15 @@ def sweep_lock(store: Store, name: str) -> Iterator[bool]:
                 conn.execute(text("select pg_advisory_unlock(:k)"), {"k": key})
 
 
-def _key(kind: str, target: str, period: str) -> tuple:
+def _key(tx: TxBase, kind: str, target: str, period: str) -> tuple:
     d = t.Delivery
-    return d.kind == kind, d.target == target, d.period == period
+    return (*tx._scoped(d.team_id), d.kind == kind, d.target == target, d.period == period)
 
 
-def _posted_as(kind: str, target: str, channel: str, ts: str) -> tuple:
+def _posted_as(tx: TxBase, kind: str, target: str, channel: str, ts: str) -> tuple:
     """The delivery of `target` whose message is (channel, ts)."""
     d = t.Delivery
-    return d.kind == kind, d.target == target, d.channel == channel, d.ts == ts
+    return (*tx._scoped(d.team_id), d.kind == kind, d.target == target, d.channel == channel, d.ts == ts)
 
 
 def _expired(now: datetime, lease: timedelta):
@@ -81,6 +82,9 @@ def _expired(now: datetime, lease: timedelta):
 
 
 class DeliveryQueries(TxBase):
+    """Deliveries are keyed by (team, kind, target, period): a rep or channel id is only unique in its
+    workspace, so each query is scoped to the transaction's, and a claim needs a bound transaction."""
+
     # -- scheduled deliveries ----------------------------------------------
     def claim_delivery(self, kind: str, target: str, period: str, now: datetime,
                        lease: timedelta = DEFAULT_LEASE) -> Claim | None:
@@ -88,13 +92,13 @@ class DeliveryQueries(TxBase):
         delivery that failed (nothing went out) may be claimed again; so may a claim whose lease ran out,
         as a `recovering` one."""
         until = now + lease
-        if self._insert_once(t.Delivery, {"kind": kind, "target": target, "period": period, "state": CLAIMED,
+        if self._insert_once(t.Delivery, {"team_id": self._team(), "kind": kind, "target": target, "period": period, "state": CLAIMED,
                                           "claimed_at": now, "lease_until": until, "attempts": 1}):
             return Claim()
         d = t.Delivery
         again = {"state": CLAIMED, "claimed_at": now, "lease_until": until, "attempts": d.attempts + 1}
         for recovering, where in ((False, d.state == FAILED), (True, _expired(now, lease))):
-            res = self.s.execute(update(d).where(*_key(kind, target, period), where).values(**again)
+            res = self.s.execute(update(d).where(*_key(self, kind, target, period), where).values(**again)
                                  .returning(d.attempts))
             row = res.first()
             if row is not None:
@@ -105,7 +109,7 @@ class DeliveryQueries(TxBase):
                        channel: str | None = None, ts: str | None = None, error: str | None = None) -> None:
         """Settle a claimed delivery as `state`. Only "failed" may be claimed again; `sent_at` is when
         anything else was settled."""
-        self.s.execute(update(t.Delivery).where(*_key(kind, target, period)).values(
+        self.s.execute(update(t.Delivery).where(*_key(self, kind, target, period)).values(
             state=state, sent_at=None if state == FAILED else now, lease_until=None, channel=channel, ts=ts,
             error=error))
 
@@ -120,7 +124,8 @@ class DeliveryQueries(TxBase):
     def unsure_deliveries(self, kind: str, limit: int = 100) -> list[Unsure]:
         """Deliveries of `kind` settled "unknown" that nobody has looked for in their channel yet."""
         d = t.Delivery
-        q = (select(d.target, d.period, d.channel).where(d.kind == kind, d.state == UNKNOWN, d.checked_at.is_(None))
+        q = (select(d.target, d.period, d.channel, d.team_id)
+             .where(*self._scoped(d.team_id), d.kind == kind, d.state == UNKNOWN, d.checked_at.is_(None))
              .order_by(d.id).limit(limit))
         return [Unsure(*r) for r in self.s.execute(q)]
 
@@ -132,21 +137,22 @@ class DeliveryQueries(TxBase):
         values: dict = {"checked_at": now}
         if ts:
             values.update(state=SENT, channel=channel, ts=ts)
-        res = self.s.execute(update(d).where(*_key(kind, target, period), d.state == UNKNOWN).values(**values))
+        res = self.s.execute(update(d).where(*_key(self, kind, target, period), d.state == UNKNOWN).values(**values))
         return getattr(res, "rowcount", 0) == 1
 
     def delivery_state(self, kind: str, target: str, period: str) -> str | None:
-        return self.s.scalar(select(t.Delivery.state).where(*_key(kind, target, period)))
+        return self.s.scalar(select(t.Delivery.state).where(*_key(self, kind, target, period)))
 
     def deliveries(self, kind: str) -> list[tuple[str, str, str]]:
         """(target, period, state) of every delivery of `kind`."""
-        q = select(t.Delivery.target, t.Delivery.period, t.Delivery.state).where(t.Delivery.kind == kind)
+        q = select(t.Delivery.target, t.Delivery.period, t.Delivery.state).where(
+            t.Delivery.kind == kind, *self._scoped(t.Delivery.team_id))
         return [(a, b, c) for a, b, c in self.s.execute(q)]
 
     def delivery_periods(self, kind: str, target: str, prefix: str) -> list[tuple[str, str]]:
         """(period, state) of the deliveries of (kind, target) whose period starts with `prefix`, oldest first."""
         d = t.Delivery
-        q = select(d.period, d.state).where(d.kind == kind, d.target == target,
+        q = select(d.period, d.state).where(*self._scoped(d.team_id), d.kind == kind, d.target == target,
                                             d.period.startswith(prefix, autoescape=True)).order_by(d.id)
         return [(a, b) for a, b in self.s.execute(q)]
 
@@ -170,7 +176,7 @@ class DeliveryQueries(TxBase):
         d = t.Delivery
         for chunk in self._chunks(periods):
             q = select(d.target, d.period).where(
-                d.kind == kind, d.target.in_(chunk),
+                *self._scoped(d.team_id), d.kind == kind, d.target.in_(chunk),
                 d.period.in_(sorted(set().union(*(periods[c] for c in chunk)))), d.state != FAILED)
             if now is not None:
                 q = q.where(~_expired(now, lease))
@@ -181,14 +187,14 @@ class DeliveryQueries(TxBase):
         """When a scheduled board last went out to the channel, may have (unknown), or was settled as empty."""
         d = t.Delivery
         return self.s.scalar(select(func.max(d.sent_at)).where(
-            d.kind == "board", d.target == channel_id, d.state.in_([SENT, UNKNOWN, EMPTY])))
+            *self._scoped(d.team_id), d.kind == "board", d.target == channel_id, d.state.in_([SENT, UNKNOWN, EMPTY])))
 
     def mark_delivery(self, kind: str, target: str, channel: str, ts: str, key: str,
                       mark: dict) -> tuple[int, dict] | None:
         """Record `mark` under `key` on the delivery of `target` posted as (channel, ts), replacing that key's
         earlier mark; (version, every mark) after it, or None when no such delivery exists. Concurrent markers
         queue on the row (FOR UPDATE on PostgreSQL, the write lock on SQLite), so none is lost."""
-        row = self.s.scalars(select(t.Delivery).where(*_posted_as(kind, target, channel, ts))
+        row = self.s.scalars(select(t.Delivery).where(*_posted_as(self, kind, target, channel, ts))
                              .with_for_update()).first()
         if row is None:
             return None
@@ -201,7 +207,7 @@ class DeliveryQueries(TxBase):
     def delivery_marks(self, kind: str, target: str, channel: str, ts: str) -> tuple[int, dict] | None:
         """(version, marks) of the delivery posted as (channel, ts), as `mark_delivery` left them; None when
         there is no such delivery."""
-        row = self.s.execute(select(t.Delivery.marks).where(*_posted_as(kind, target, channel, ts))).first()
+        row = self.s.execute(select(t.Delivery.marks).where(*_posted_as(self, kind, target, channel, ts))).first()
         if row is None:
             return None
         marks = row.marks or {}
@@ -209,7 +215,7 @@ class DeliveryQueries(TxBase):
 
     def delivery(self, kind: str, target: str, period: str) -> dict | None:
         """The delivery row as a dict (state, attempts, channel, ts, error, claimed_at, sent_at, lease_until)."""
-        row = self.s.scalars(select(t.Delivery).where(*_key(kind, target, period))).first()
+        row = self.s.scalars(select(t.Delivery).where(*_key(self, kind, target, period))).first()
         if row is None:
             return None
         return {k: getattr(row, k) for k in ("state", "attempts", "channel", "ts", "error", "claimed_at", "sent_at",

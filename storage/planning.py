@@ -28,13 +28,14 @@ _ROW_TIMES = frozenset(i for i, name in enumerate(DealRow._fields)
 class PlanningQueries(TxBase):
     def workspace_thresholds(self) -> dict[str, dict]:
         """{team_id: that workspace's overrides of the nudger's thresholds}, for workspaces that set any."""
-        q = select(t.Workspace.team_id, t.Workspace.thresholds).where(t.Workspace.thresholds.is_not(None))
+        q = select(t.Workspace.team_id, t.Workspace.thresholds).where(t.Workspace.thresholds.is_not(None),
+                                                                      *self._scoped(t.Workspace.team_id))
         return {team: th for team, th in self.s.execute(q) if isinstance(th, dict)}
 
     def open_deals_for_digest(self, owners: Iterable[str] | None, now: datetime,
                               batch: int = 5000) -> Iterator[DealRow]:
-        """Open deals of `owners` (None: everyone's) not snoozed at `now`, as the rules read them, ordered
-        by owner then id, and streamed `batch` rows at a time: memory stays flat however many there are.
+        """Open deals of `owners` (None: everyone's) in this transaction's workspace, not snoozed at `now`, as
+        the rules read them, ordered by owner then id, and streamed `batch` rows at a time: memory stays flat however many there are.
 
         The hot path of the morning plan (a million deals), so it reads through the driver's own cursor
         (a server-side one on PostgreSQL) and builds tuples, not ORM objects; in this transaction."""
@@ -42,15 +43,17 @@ class PlanningQueries(TxBase):
         raw: Any = self.s.connection().connection.driver_connection
         owner_list = None if owners is None else sorted(set(owners))
         make = DealRow._make
+        team = self.team
         if self.s.get_bind().dialect.name == "postgresql":
             self._roomy()
             # Grouping needs equal owners together, not a linguistic order: COLLATE "C" sorts by bytes.
             sql = (f"SELECT {cols} FROM deals WHERE status = 'open' "
                    "AND (snoozed_until IS NULL OR snoozed_until <= %(now)s)"
+                   + ("" if team is None else " AND team_id = %(team)s")
                    + ("" if owner_list is None else " AND owner_id = ANY(%(owners)s)")
                    + ' ORDER BY owner_id COLLATE "C", id')
             with raw.cursor(name="hardno_digest_scan", binary=True) as cur:
-                cur.execute(sql, {"now": now, "owners": owner_list})
+                cur.execute(sql, {"now": now, "owners": owner_list, "team": team})
                 for rows in _fetched_ahead(lambda: cur.fetchmany(batch)):
                     yield from map(make, rows)
             return
@@ -60,12 +63,13 @@ class PlanningQueries(TxBase):
         select_list = ", ".join(f"{c} || '+00:00'" if i in when else c for i, c in enumerate(DealRow._fields))
         sql = (f"SELECT {select_list} FROM deals WHERE status = 'open' "
                "AND (snoozed_until IS NULL OR snoozed_until <= :now)"
+               + ("" if team is None else " AND team_id = :team")
                + ("" if owner_list is None else " AND owner_id IN (SELECT value FROM json_each(:owners))")
                + " ORDER BY owner_id, id")
         cur = raw.cursor()
         try:
             cur.execute(sql, {"now": now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
-                              "owners": None if owner_list is None else json.dumps(owner_list)})
+                              "owners": None if owner_list is None else json.dumps(owner_list), "team": team})
             parse, when_cols = datetime.fromisoformat, sorted(when)  # text + '+00:00': aware, tzinfo=UTC
             while rows := cur.fetchmany(batch):
                 for row in rows:
@@ -83,7 +87,7 @@ class PlanningQueries(TxBase):
         """{rep: {currency (None: none given): the median amount of their deals in it}}, over all their deals
         with an amount, open or closed."""
         q = (select(t.Deal.owner_id.label("owner"), t.Deal.currency.label("currency"), t.Deal.amount.label("v"))
-             .where(t.Deal.amount.is_not(None)))
+             .where(t.Deal.amount.is_not(None), *self._scoped(t.Deal.team_id)))
         if owners is not None:
             q = q.where(self._among(t.Deal.owner_id, owners))
         found: dict[str, dict[str | None, Decimal]] = {}
@@ -97,11 +101,11 @@ class PlanningQueries(TxBase):
         left for another (`stage` activities) and the last stage of a closed-out deal."""
         d, a = t.Deal, t.Activity
         final = (select(d.owner_id.label("owner"), d.stage.label("stage"), self._days(d.stage_since, d.closed_at))
-                 .where(d.status.in_(CLOSED), d.stage.is_not(None), d.stage != "",
+                 .where(*self._scoped(d.team_id), d.status.in_(CLOSED), d.stage.is_not(None), d.stage != "",
                         d.stage_since.is_not(None), d.closed_at >= d.stage_since))
         changes = (select(d.owner_id.label("owner"), a.text.label("stage"), a.at.label("start"),
                           func.lead(a.at).over(partition_by=a.deal_id, order_by=(a.at, a.id)).label("end"))
-                   .join(d, d.id == a.deal_id).where(a.kind == m.Kind.STAGE.value))
+                   .join(d, d.id == a.deal_id).where(a.kind == m.Kind.STAGE.value, *self._scoped(d.team_id)))
         if owners is not None:
             final = final.where(self._among(d.owner_id, owners))
             changes = changes.where(self._among(d.owner_id, owners))

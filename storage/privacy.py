@@ -1,8 +1,8 @@
 """Data rights: everything stored about one rep, or one workspace, found, exported and deleted.
 
-A mixin of `Tx` (so these run in the caller's one transaction). Rows are found by the team id that reps,
-deals and channels carry, and by the owner: a deal of a rep of the workspace goes with the workspace even
-when its own team id was never filled in.
+A mixin of `Tx` (so these run in the caller's one transaction). A rep's rows are found in the transaction's
+workspace only (forget-me never reaches the same user id in another workspace); a workspace's rows by the
+team id every scoped table carries (activities and CRM pushes through their deal).
 """
 
 from __future__ import annotations
@@ -11,13 +11,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import column, delete, func, inspect, or_, select, table
+from sqlalchemy import and_, column, delete, func, inspect, select, table
 
 from storage import models as t
 from storage.base import TxBase
 
 # Where slack_sdk's SQLAlchemy installation store keeps workspaces' tokens, when OAuth is on.
 TOKEN_TABLES = ("slack_bots", "slack_installations")
+# What the forget-me reply names (CRM links and pushes of the rep's deals go with them, uncounted).
+FORGET_NAMES = ("history", "deals", "proposals", "settings", "deliveries")
 
 
 def _plain(value: Any) -> Any:
@@ -38,40 +40,44 @@ def _rowcount(result: Any) -> int:
 
 class PrivacyQueries(TxBase):
     # -- one rep: /deal forget me -------------------------------------------
-    def rep_data_counts(self, user_id: str) -> dict[str, int]:
-        """How much is stored about this rep, by what the forget-me reply names."""
-        deals = select(t.Deal.id).where(t.Deal.owner_id == user_id)
-        return {
-            "deals": self._count(t.Deal, t.Deal.owner_id == user_id),
-            "history": self._count(t.Activity, t.Activity.deal_id.in_(deals)),
-            "proposals": self._count(t.Proposal, t.Proposal.user_id == user_id),
-            "settings": self._count(t.Rep, t.Rep.user_id == user_id),
-            "deliveries": self._count(t.Delivery, t.Delivery.target == user_id),
-        }
-
-    def forget_rep(self, user_id: str) -> dict[str, int]:
-        """Delete everything stored about this rep; the counts of what went."""
-        deals = select(t.Deal.id).where(t.Deal.owner_id == user_id).scalar_subquery()
+    def _rep_filters(self, user_id: str) -> dict[str, tuple]:
+        # forget-me acts in the caller's workspace (the handler's transaction is bound to it)
+        mine = and_(t.Deal.owner_id == user_id, *self._scoped(t.Deal.team_id))
+        deals = select(t.Deal.id).where(mine).scalar_subquery()
         return {
             # history first: SQLite's cascade only runs with foreign keys on, so don't rely on it
-            "history": self._delete(t.Activity, t.Activity.deal_id.in_(deals)),
-            "deals": self._delete(t.Deal, t.Deal.owner_id == user_id),
-            "proposals": self._delete(t.Proposal, t.Proposal.user_id == user_id),
-            "settings": self._delete(t.Rep, t.Rep.user_id == user_id),
-            "deliveries": self._delete(t.Delivery, t.Delivery.target == user_id),
+            "history": (t.Activity, t.Activity.deal_id.in_(deals)),
+            "crm": (t.CrmLink, t.CrmLink.deal_id.in_(deals)),
+            "pushes": (t.CrmPush, t.CrmPush.deal_id.in_(deals)),
+            "deals": (t.Deal, mine),
+            "proposals": (t.Proposal, and_(t.Proposal.user_id == user_id, *self._scoped(t.Proposal.team_id))),
+            "settings": (t.Rep, and_(t.Rep.user_id == user_id, *self._scoped(t.Rep.team_id))),
+            "deliveries": (t.Delivery, and_(t.Delivery.target == user_id, *self._scoped(t.Delivery.team_id))),
         }
 
+    def rep_data_counts(self, user_id: str) -> dict[str, int]:
+        """How much is stored about this rep, by what the forget-me reply names."""
+        f = self._rep_filters(user_id)
+        return {name: self._count(model, where) for name, (model, where) in f.items() if name in FORGET_NAMES}
+
+    def forget_rep(self, user_id: str) -> dict[str, int]:
+        """Delete everything stored about this rep in this workspace; the counts of what went."""
+        gone = {name: self._delete(model, where) for name, (model, where) in self._rep_filters(user_id).items()}
+        return {name: gone[name] for name in FORGET_NAMES}
+
     # -- one workspace: hardno export / purge --------------------------------
-    def _team_filters(self, team_id: str):
-        reps = select(t.Rep.user_id).where(t.Rep.team_id == team_id).scalar_subquery()
-        channels = select(t.Channel.id).where(t.Channel.team_id == team_id).scalar_subquery()
-        deal_of_team = or_(t.Deal.team_id == team_id, t.Deal.owner_id.in_(reps))
-        deals = select(t.Deal.id).where(deal_of_team).scalar_subquery()
+    def _team_filters(self, team_id: str) -> dict[str, tuple]:
+        """Every scoped table's rows of the workspace, children before what they belong to (the deletes run
+        in this order)."""
+        deals = select(t.Deal.id).where(t.Deal.team_id == team_id).scalar_subquery()
         return {
             "history": (t.Activity, t.Activity.deal_id.in_(deals)),
-            "deals": (t.Deal, deal_of_team),
-            "proposals": (t.Proposal, t.Proposal.user_id.in_(reps)),
-            "deliveries": (t.Delivery, or_(t.Delivery.target.in_(reps), t.Delivery.target.in_(channels))),
+            "crm_pushes": (t.CrmPush, t.CrmPush.deal_id.in_(deals)),
+            "crm_links": (t.CrmLink, t.CrmLink.team_id == team_id),
+            "crm_state": (t.CrmState, t.CrmState.team_id == team_id),
+            "deals": (t.Deal, t.Deal.team_id == team_id),
+            "proposals": (t.Proposal, t.Proposal.team_id == team_id),
+            "deliveries": (t.Delivery, t.Delivery.team_id == team_id),
             "reps": (t.Rep, t.Rep.team_id == team_id),
             "channels": (t.Channel, t.Channel.team_id == team_id),
             "workspace": (t.Workspace, t.Workspace.team_id == team_id),
@@ -95,6 +101,12 @@ class PrivacyQueries(TxBase):
                                                             .order_by(t.Proposal.id))]
         out["deliveries"] = [_row(d, ("error",)) for d in self.s.scalars(select(t.Delivery).where(f["deliveries"][1])
                                                                         .order_by(t.Delivery.id))]
+        out["crm_links"] = [_row(c) for c in self.s.scalars(select(t.CrmLink).where(f["crm_links"][1])
+                                                            .order_by(t.CrmLink.id))]
+        out["crm_pushes"] = [_row(c) for c in self.s.scalars(select(t.CrmPush).where(f["crm_pushes"][1])
+                                                             .order_by(t.CrmPush.key))]
+        out["crm_state"] = [_row(c) for c in self.s.scalars(select(t.CrmState).where(f["crm_state"][1])
+                                                            .order_by(t.CrmState.key))]
         return out
 
     def team_counts(self, team_id: str) -> dict[str, int]:

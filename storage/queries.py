@@ -27,6 +27,7 @@ from storage.planning import PlanningQueries
 from storage.privacy import PrivacyQueries
 from storage.proposals import ProposalQueries
 from storage.reps import RepQueries
+from storage.workspaces import WorkspaceQueries
 
 
 class Store:
@@ -46,19 +47,21 @@ class Store:
         return self.engine.dialect.name
 
     @contextmanager
-    def tx(self) -> Iterator[Tx]:
+    def tx(self, team: str | None = None) -> Iterator[Tx]:
+        """One transaction, bound to the workspace `team`: it sees and writes that workspace's rows only.
+        Without a team it is bound to every workspace (the sweeps' and admin commands' reads; see TxBase)."""
         with self._sessions.begin() as session:
-            yield Tx(session)
+            yield Tx(session, team)
 
     @contextmanager
-    def read(self) -> Iterator[Tx]:
+    def read(self, team: str | None = None) -> Iterator[Tx]:
         """A transaction that only reads, for long ones like the morning plan: on SQLite it takes no write
         lock (WAL readers never block the writer, so clicks and claims go on meanwhile); on PostgreSQL it is
-        READ ONLY, so a write slipped in by mistake fails loudly."""
+        READ ONLY, so a write slipped in by mistake fails loudly. Bound to `team` as `tx` is."""
         with self._reads.begin() as session:
             if self.dialect == "postgresql":
                 session.execute(text("SET TRANSACTION READ ONLY"))
-            yield Tx(session)
+            yield Tx(session, team)
 
     @contextmanager
     def serialized(self, name: str, patience: float = 30.0) -> Iterator[None]:
@@ -100,7 +103,7 @@ class Store:
 
 
 class Tx(DeliveryQueries, BoardQueries, PlanningQueries, RepQueries, DealQueries, ChannelQueries, EventQueries,
-         ProposalQueries, CrmQueries, PrivacyQueries):
+         ProposalQueries, CrmQueries, PrivacyQueries, WorkspaceQueries):
     """One transaction: every group of queries, on one session (see `storage.base.TxBase`). Scheduled
     deliveries, the leaderboard's reads and the digest's planning scan are `storage.deliveries`,
     `storage.boards` and `storage.planning`."""

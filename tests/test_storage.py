@@ -11,6 +11,7 @@ from sqlalchemy import event, text
 
 from handlers.domain.model import Activity, Kind, Rep, Source, Status, new_deal, replay
 from storage import upgrade
+from tests.harness import TEAM
 
 
 def _add(store, clock, owner="U1", company="Acme", **fields):
@@ -93,16 +94,16 @@ def test_event_ids_are_claimed_once(store, clock):
 
 def test_delivery_claims_are_exactly_once_and_failed_ones_retry(store, clock):
     now = clock.now()
-    with store.tx() as tx:
+    with store.tx(TEAM) as tx:
         assert tx.claim_delivery("digest", "U1", "2026-11-23", now)
-    with store.tx() as tx:
+    with store.tx(TEAM) as tx:
         assert not tx.claim_delivery("digest", "U1", "2026-11-23", now)
         assert tx.claim_delivery("digest", "U1", "2026-11-24", now)
         tx.finish_delivery("digest", "U1", "2026-11-23", now, ok=False, error="500")
-    with store.tx() as tx:
+    with store.tx(TEAM) as tx:
         assert tx.claim_delivery("digest", "U1", "2026-11-23", now)  # failed: may try again
         tx.finish_delivery("digest", "U1", "2026-11-23", now, ok=True, channel="D1", ts="1.0")
-    with store.tx() as tx:
+    with store.tx(TEAM) as tx:
         assert not tx.claim_delivery("digest", "U1", "2026-11-23", now)
         assert tx.delivery_state("digest", "U1", "2026-11-23") == "sent"
 
@@ -114,7 +115,7 @@ def test_racing_claims_from_many_threads_have_one_winner(store, clock):
     def claim():
         try:
             barrier.wait()
-            with store.tx() as tx:
+            with store.tx(TEAM) as tx:
                 if tx.claim_delivery("board", "C1", "2026-11-16", clock.now()):
                     wins.append(1)
         except Exception as e:  # "database is locked" would land here

@@ -81,11 +81,9 @@ def _primary_key(table: str, columns: list[str]) -> None:
 def _deal_indexes(team: bool) -> None:
     where = sa.text('amount IS NOT NULL')
     old = [('ix_deals_owner_status', ['owner_id', 'status'], {}),
-           ('ix_deals_status_closed_at', ['status', 'closed_at'], {}),
            ('ix_deals_owner_amount', ['owner_id', 'currency', 'amount'],
             {'postgresql_where': where, 'sqlite_where': where})]
     new = [('ix_deals_team_owner_status', ['team_id', 'owner_id', 'status'], {}),
-           ('ix_deals_team_status_closed_at', ['team_id', 'status', 'closed_at'], {}),
            ('ix_deals_team_owner_amount', ['team_id', 'owner_id', 'currency', 'amount'],
             {'postgresql_where': where, 'sqlite_where': where})]
     drop, make = (old, new) if team else (new, old)
