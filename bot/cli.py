@@ -285,7 +285,7 @@ def http_manifest(manifest: dict, base_url: str) -> dict:
 def cmd_export(args) -> int:
     store = open_store(load_settings())
     try:
-        with store.read() as tx:
+        with store.read(args.team) as tx:
             data = tx.team_export(args.team)
     finally:
         store.dispose()
@@ -304,7 +304,7 @@ def cmd_export(args) -> int:
 def cmd_purge(args) -> int:
     store = open_store(load_settings())
     try:
-        with store.tx() as tx:
+        with store.tx(args.team) as tx:
             counts = tx.purge_team(args.team) if args.yes else tx.team_counts(args.team)
     finally:
         store.dispose()

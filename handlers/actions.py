@@ -15,6 +15,7 @@ from handlers.deal_log import VERB_KIND, DealLog
 from handlers.domain.grammar import Command
 from handlers.domain.model import Kind, Source
 from handlers.modals import meeting_modal
+from handlers.workspace import team_of
 
 CARD_KINDS = {"maybe": Kind.MAYBE, "touch": Kind.TOUCH, "won": Kind.WON, "no": Kind.NO,
               "drop": Kind.DROP, "reopen": Kind.REOPEN}
@@ -29,7 +30,7 @@ def register(app: App) -> None:
 
 def ask_from(body: Any, store: Any, clock: Any, reps: Any, client: Any, coach: Any, settings: Any,
              source: Source = Source.BUTTON) -> Ask:
-    return ask_for(body["user"], store=store, clock=clock, reps=reps, client=client, coach=coach,
+    return ask_for(body["user"], team=team_of(body), store=store, clock=clock, reps=reps, client=client, coach=coach,
                    settings=settings, channel_id=(body.get("channel") or {}).get("id", ""), source=source)
 
 
@@ -51,7 +52,7 @@ def card_button(ack: Any, body: Any, action: Any, respond: Any, client: Any, sto
 def card_meeting(ack: Any, body: Any, action: Any, respond: Any, client: Any, store: Any, clock: Any, reps: Any,
                  coach: Any, settings: Any) -> None:
     ack()
-    deal = DealLog(store, clock).deal(body["user"]["id"], deal_id_of(action))
+    deal = DealLog(store, clock, team_of(body)).deal(body["user"]["id"], deal_id_of(action))
     if deal is None or deal.id is None:
         respond(text=NOT_YOURS, response_type="ephemeral", replace_original=False)
         return
@@ -65,7 +66,7 @@ def picked(ack: Any, body: Any, action: Any, respond: Any, client: Any, store: A
     ack()
     ask = ask_from(body, store, clock, reps, client, coach, settings, source=Source.COMMAND)
     pending_id, _, deal_id = action.get("value", "").partition(":")
-    with store.tx() as tx:
+    with store.tx(ask.rep.team_id) as tx:
         found = tx.proposal(ask.rep.user_id, int(pending_id)) if pending_id.isdigit() else None
         fresh = found is not None and tx.settle_proposal(ask.rep.user_id, int(pending_id), "logged")
     if not fresh or found is None:
@@ -90,7 +91,7 @@ def add_anyway(ack: Any, body: Any, action: Any, respond: Any, client: Any, stor
     """The rep saw their open deal for that company and wants a second one: add it as they typed it."""
     ack()
     user, pending = body["user"]["id"], action.get("value", "")
-    with store.tx() as tx:
+    with store.tx(team_of(body)) as tx:
         found = tx.proposal(user, int(pending)) if pending.isdigit() else None
         fresh = found is not None and found[1].get("type") == "add" and tx.settle_proposal(user, int(pending), "logged")
     if not fresh or found is None:

@@ -78,6 +78,7 @@ from handlers.domain.drafts import DraftKind, Situation, Tone, pick_kind
 from handlers.domain.grammar import Command
 from handlers.domain.model import Deal, Kind, Source
 from handlers.views import deliver, values
+from handlers.workspace import team_of
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ def draft_reply(ask: Ask, deal_id: int, kind: DraftKind | str | None = None, ton
                "tone": draft.tone.value, "variant": draft.variant, "text": draft.text, "subject": draft.subject,
                "why": draft.why, "source": draft.source, "reason": reason,
                "fallback": draft.source == "template" and bool(getattr(coach, "uses_llm", False))}
-    with ask.store.tx() as tx:
+    with ask.store.tx(ask.rep.team_id) as tx:
         pid = tx.save_proposal(ask.rep.user_id, payload, ask.clock.now())
     return Reply(f"Draft {KIND_LABEL[draft.kind]} for {name}", draft_blocks(pid, payload))
 
@@ -245,7 +246,7 @@ def _pid(action: dict[str, Any]) -> int:
 
 def _take(ask: Ask, pid: int, state: str) -> tuple[dict | None, str | None]:
     """(payload, None) after settling the rep's pending draft to `state`; (None, why not) otherwise."""
-    with ask.store.tx() as tx:
+    with ask.store.tx(ask.rep.team_id) as tx:
         found = tx.proposal(ask.rep.user_id, pid) if pid else None
         if found is None or found[1].get("type") != "draft":
             return None, NOT_YOURS
@@ -318,7 +319,7 @@ def edit_draft(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: 
                store: Any, clock: Any, reps: Any, coach: Any, settings: Any) -> None:
     ack()  # the modal must open within 3 s of the click: only a quick lookup before it
     user, pid = body["user"]["id"], _pid(action)
-    with store.tx() as tx:
+    with store.tx(team_of(body)) as tx:
         found = tx.proposal(user, pid) if pid else None
     problem = (NOT_YOURS if found is None or found[1].get("type") != "draft" else
                STALE.get(found[0], "That draft was already handled.") if found[0] != "pending" else None)
@@ -340,7 +341,7 @@ def submit_edit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: We
     meta = json.loads(view.get("private_metadata") or "{}")
     pid = meta.get("proposal") if isinstance(meta.get("proposal"), int) else 0
     user = body["user"]["id"]
-    with store.tx() as tx:
+    with store.tx(team_of(body)) as tx:
         found = tx.proposal(user, pid) if pid else None
         problem = (NOT_YOURS if found is None or found[1].get("type") != "draft" else
                    None if tx.settle_proposal(user, pid, "logged") else
@@ -349,7 +350,7 @@ def submit_edit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: We
         ack(response_action="errors", errors={"text": problem or NOT_YOURS})
         return
     ack()
-    ask = ask_for(body["user"], store=store, clock=clock, reps=reps, client=client, coach=coach,
+    ask = ask_for(body["user"], team=team_of(body), store=store, clock=clock, reps=reps, client=client, coach=coach,
                   settings=settings, source=Source.COACH)
     subject = " ".join(str(v.get("subject") or "").split()) or None
     reply = log_draft(ask, found[1], text, subject)

@@ -86,10 +86,11 @@ def register(app: App, verbs: Verbs) -> None:
 
 
 def ask_for(user: dict[str, Any], *, store: Any, clock: Any, reps: Any, client: Any, coach: Any, settings: Any,
-            **kw: Any) -> Ask:
-    """An Ask for the Slack user in a payload (`{"id": ..., "team_id": ...}`)."""
-    rep = reps.get(user["id"], user.get("team_id", ""))
-    return Ask(rep, DealLog(store, clock), clock, client, store, coach, settings, reps=reps, **kw)
+            team: str | None = None, **kw: Any) -> Ask:
+    """An Ask for the Slack user in a payload (`{"id": ..., "team_id": ...}`), as a rep of the workspace
+    `team` (the request's, `handlers.workspace.team_of`; default: the user's own team id)."""
+    rep = reps.get(user["id"], team or user.get("team_id", ""))
+    return Ask(rep, DealLog(store, clock, rep.team_id), clock, client, store, coach, settings, reps=reps, **kw)
 
 
 def deal_command(ack: Any, command: dict[str, Any], respond: Any, client: Any, store: Any, clock: Any, reps: Any,
@@ -164,7 +165,7 @@ def do_add(ask: Ask, cmd: Command, anyway: bool = False) -> Reply:
 
 def _duplicate(ask: Ask, cmd: Command, existing: Any) -> Reply:
     amount = cmd.amount
-    with ask.store.tx() as tx:
+    with ask.store.tx(ask.rep.team_id) as tx:
         pending = tx.save_proposal(ask.rep.user_id, {
             "type": "add", "company": cmd.company, "amount": str(amount.value) if amount else None,
             "currency": amount.currency if amount else None, "when": cmd.when.isoformat() if cmd.when else None,
@@ -233,7 +234,7 @@ def _confirm(ask: Ask, cmd: Command, target: Candidate) -> Reply:
 
 
 def _pending_verb(ask: Ask, cmd: Command) -> int:
-    with ask.store.tx() as tx:
+    with ask.store.tx(ask.rep.team_id) as tx:
         pending: int = tx.save_proposal(ask.rep.user_id, {
             "type": "verb", "verb": cmd.verb, "note": cmd.note,
             "when": cmd.when.isoformat() if cmd.when else None, "option": cmd.option}, ask.clock.now())

@@ -20,6 +20,7 @@ from handlers import blocks as bk
 from handlers.crm.importer import Imported, import_csv
 from handlers.domain.amounts import Amount, format_amount
 from handlers.domain.crm_csv import MAX_BYTES, CsvFileError, parse_csv
+from handlers.workspace import team_of
 from handlers.mrkdwn import escape
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,10 @@ def register(app) -> None:
     app.action("crm:import_cancel")(cancel_clicked)
 
 
-def on_file_shared(event, client, store, clock, reps, settings):
+def on_file_shared(event, body, client, store, clock, reps, settings):
     if event.get("channel_type") != "im" or event.get("bot_id") or not event.get("user"):
         return
-    rep = reps.get(event["user"], event.get("team", ""))
+    rep = reps.get(event["user"], team_of(body) or event.get("team", ""))
     for f in (event.get("files") or [])[:1]:
         url, name = f.get("url_private_download") or f.get("url_private") or "", f.get("name") or "file"
         if not _is_csv(f):
@@ -52,7 +53,8 @@ def on_file_shared(event, client, store, clock, reps, settings):
         except OSError:
             client.chat_postMessage(channel=event["channel"], text=GONE)
             return
-        dry = import_csv(store, clock, parsed, dry_run=True, keep_preview=PREVIEW_ROWS, as_rep=rep.user_id)
+        dry = import_csv(store, clock, parsed, dry_run=True, keep_preview=PREVIEW_ROWS, as_rep=rep.user_id,
+                         team=rep.team_id)
         text, blocks = preview(name, dry, json.dumps({"u": url, "n": name[:200]}))
         client.chat_postMessage(channel=event["channel"], text=text, blocks=bk.as_dicts(blocks))
 
@@ -62,7 +64,8 @@ def import_clicked(ack, body, action, respond, client, store, clock, settings):
     user = body["user"]["id"]
     try:
         ref = json.loads(action.get("value") or "{}")
-        result = import_csv(store, clock, parse_csv(download(ref["u"], client.token, settings)), as_rep=user)
+        result = import_csv(store, clock, parse_csv(download(ref["u"], client.token, settings)), as_rep=user,
+                            team=team_of(body))
     except (CsvFileError, OSError, ValueError, KeyError):
         respond(text=GONE, replace_original=False, response_type="ephemeral")
         return

@@ -48,11 +48,14 @@ def _present(deal: Deal | None) -> Deal:
 
 
 class DealLog:
-    def __init__(self, store: Store, clock: Clock):
-        self.store, self.clock = store, clock
+    """One workspace's deal log: `team` is the workspace of the reps it is asked about (None, every
+    workspace: for tests and admin tools only; listeners always bind theirs)."""
+
+    def __init__(self, store: Store, clock: Clock, team: str | None = None):
+        self.store, self.clock, self.team = store, clock, team
 
     def candidates(self, owner_id: str) -> list[refs.Candidate]:
-        with self.store.tx() as tx:
+        with self.store.tx(self.team) as tx:
             return [refs.Candidate(i, c, o) for i, c, o in tx.companies(owner_id)]
 
     def find(self, owner_id: str, ref: str) -> list[refs.Candidate]:
@@ -64,7 +67,7 @@ class DealLog:
         now = self.clock.now()
         deal, first = new_deal(owner_id, company, now, source=source, team_id=team_id, amount=amount,
                                currency=currency, contact=contact, stage=stage)
-        with self.store.tx() as tx:
+        with self.store.tx(team_id) as tx:
             deal = tx.add_deal(deal, first)
             later = ([Activity(Kind.MEETING, now, "", source, when=when)] if when is not None else []) + \
                     ([Activity(Kind.NOTE, now, note, source)] if note else [])
@@ -76,7 +79,7 @@ class DealLog:
             source: Source = Source.COMMAND, **edits: Any) -> Logged | None:
         """Record what happened on the owner's deal; None when the deal isn't theirs (or doesn't exist)."""
         now = self.clock.now()
-        with self.store.tx() as tx:
+        with self.store.tx(self.team) as tx:
             deal = tx.deal(owner_id, deal_id, lock=True)  # the checks below hold until we have written
             if deal is None:
                 return None
@@ -90,11 +93,11 @@ class DealLog:
         return Logged(deal, kind)
 
     def deal(self, owner_id: str, deal_id: int) -> Deal | None:
-        with self.store.tx() as tx:
+        with self.store.tx(self.team) as tx:
             return tx.deal(owner_id, deal_id)
 
     def history(self, owner_id: str, deal_id: int) -> list[Activity]:
-        with self.store.tx() as tx:
+        with self.store.tx(self.team) as tx:
             return tx.history(owner_id, deal_id)
 
     def pipeline(self, rep: Rep, which: str = "open") -> Pipeline:
@@ -104,7 +107,7 @@ class DealLog:
                     "all": list(Status)}[which]
         owner = rep.user_id
         th, stats = Thresholds(), RepStats()
-        with self.store.tx() as tx:
+        with self.store.tx(rep.team_id) as tx:
             deals = tx.deals(owner, statuses)
             if which != "closed":  # only open deals are judged
                 th = Thresholds.from_overrides(tx.workspace_thresholds().get(rep.team_id))
@@ -114,10 +117,10 @@ class DealLog:
 
     def closed_since(self, owner_id: str, days: int) -> list[Deal]:
         now = self.clock.now()
-        with self.store.tx() as tx:
+        with self.store.tx(self.team) as tx:
             return tx.closed_between(now - timedelta(days=days), now + timedelta(seconds=1), [owner_id])
 
     def all_deals(self, owner_id: str) -> list[Deal]:
-        with self.store.tx() as tx:
+        with self.store.tx(self.team) as tx:
             return tx.deals(owner_id, list(Status))
 

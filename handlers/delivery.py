@@ -107,12 +107,14 @@ def _record(kind: str, outcome: Outcome) -> None:
 
 
 def deliver(services: Any, client: Any, kind: str, target: str, period: str,
-            compose: Callable[[], Message | Outcome], *, unreachable: frozenset[str] = frozenset()) -> Outcome | None:
-    """Claim, compose, post and settle one delivery; None when someone else has it (settled, or being
-    sent). `compose` builds the message (or returns an `Outcome`, e.g. empty, without posting); anything
-    it raises happened before a post. Slack errors in `unreachable` settle as gave_up."""
+            compose: Callable[[], Message | Outcome], *, team: str,
+            unreachable: frozenset[str] = frozenset()) -> Outcome | None:
+    """Claim, compose, post and settle one delivery to `target` of the workspace `team`; None when someone
+    else has it (settled, or being sent). `compose` builds the message (or returns an `Outcome`, e.g. empty,
+    without posting); anything it raises happened before a post. Slack errors in `unreachable` settle as
+    gave_up."""
     store, clock = services.store, services.clock
-    with store.tx() as tx:
+    with store.tx(team) as tx:
         claim = tx.claim_delivery(kind, target, period, clock.now(), LEASE)
     if claim is None:
         return None
@@ -125,7 +127,7 @@ def deliver(services: Any, client: Any, kind: str, target: str, period: str,
         outcome = Outcome(CLAIMED if claim.recovering else FAILED, error=f"{type(e).__name__}: {e}")
     finally:
         if outcome.state != CLAIMED:
-            with store.tx() as tx:
+            with store.tx(team) as tx:
                 tx.close_delivery(kind, target, period, clock.now(), outcome.state, channel=outcome.channel,
                                   ts=outcome.ts, error=outcome.error)
         _record(kind, outcome)
@@ -186,11 +188,12 @@ def find_post(client: Any, channel: str, metadata: dict) -> str | None:
     return None
 
 
-def reconcile(services: Any, client: Any, kind: str) -> int:
-    """Look once for each "unknown" post of `kind` in its channel: found, it is recorded as sent. How many
-    were found. Slack trouble leaves a post to look for next time."""
+def reconcile(services: Any, client: Any, kind: str, team: str | None = None) -> int:
+    """Look once for each "unknown" post of `kind` in its channel (of the workspace `team`; None: of every
+    workspace): found, it is recorded as sent. How many were found. Slack trouble leaves a post to look for
+    next time."""
     store, clock, found = services.store, services.clock, 0
-    with store.tx() as tx:
+    with store.tx(team) as tx:  # a read across workspaces when None; each one is settled in its own
         unsure = tx.unsure_deliveries(kind)
     for u in unsure:
         ts = None
@@ -200,13 +203,13 @@ def reconcile(services: Any, client: Any, kind: str) -> int:
             except SlackApiError as e:  # e.g. missing_scope on an old install: it stays unknown, unlooked-for
                 log.warning("could not look for the unsure %s in %s: %s", kind, u.channel, _said(e))
                 if _said(e) != "ratelimited":  # nothing will change by the next sweep
-                    with store.tx() as tx:
+                    with store.tx(u.team) as tx:
                         tx.found_delivery(kind, u.target, u.period, clock.now(), channel=u.channel, ts=None)
                 continue
             except Exception as e:  # Slack unreachable: look again next time
                 log.warning("could not look for the unsure %s in %s: %s", kind, u.channel, e)
                 continue
-        with store.tx() as tx:
+        with store.tx(u.team) as tx:
             settled = tx.found_delivery(kind, u.target, u.period, clock.now(), channel=u.channel, ts=ts)
         if ts and settled:
             found += 1

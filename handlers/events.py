@@ -29,6 +29,7 @@ from handlers.domain.model import Kind, Source
 from handlers.domain.refs import Candidate, fold
 from handlers.domain.when import describe
 from handlers.modals import log_modal
+from handlers.workspace import team_of
 
 HINT = ("I log deal updates from plain words, like “Acme said maybe, try after Jan 15”, "
         "“left a voicemail for Initech” or “Globex signed!”. `/deal help` lists everything I do.")
@@ -51,19 +52,19 @@ def register(app: App) -> None:
     app.action("chat:edit")(edit_it)
 
 
-def on_message(event, client, store, clock, reps, coach):
+def on_message(event, client, store, clock, reps, coach, context):
     # Only plain messages a person sent in a DM with the bot: no edits, joins, or bot posts.
     if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
         return
-    rep = reps.get(event["user"], event.get("team", ""))
+    rep = reps.get(event["user"], context.get("team_id") or event.get("team", ""))
     reply = understand(rep, event.get("text") or "", store, clock, _reader(coach))
     client.chat_postMessage(channel=event["channel"], text=reply.text, blocks=bk.as_dicts(reply.blocks))
 
 
-def on_mention(event, client, store, clock, reps, coach):
+def on_mention(event, client, store, clock, reps, coach, context):
     if event.get("bot_id") or not event.get("user"):
         return
-    rep = reps.get(event["user"], event.get("team", ""))
+    rep = reps.get(event["user"], context.get("team_id") or event.get("team", ""))
     reply = understand(rep, MENTION.sub("", event.get("text") or ""), store, clock, _reader(coach))
     client.chat_postEphemeral(channel=event["channel"], user=rep.user_id, text=reply.text,
                               blocks=bk.as_dicts(reply.blocks))
@@ -76,7 +77,7 @@ def _reader(coach) -> ChatReader:
 
 def understand(rep, text: str, store, clock, reader: ChatReader | None = None) -> Reply:
     """What the bot answers to one chat line: proposals to confirm (one per deal), a question, or a hint."""
-    log = DealLog(store, clock)
+    log = DealLog(store, clock, rep.team_id)
     cands = log.candidates(rep.user_id)
     names, open_names = [c.company for c in cands], [c.company for c in cands if c.open]
     now = clock.now()
@@ -87,7 +88,7 @@ def understand(rep, text: str, store, clock, reader: ChatReader | None = None) -
             return Reply(bk.entities(WHICH_DEAL))  # an outcome we could not pin on a deal: ask
         return Reply(HINT)
     parts: list[tuple[int, Proposal, Candidate | None, list[Candidate]]] = []
-    with store.tx() as tx:
+    with store.tx(rep.team_id) as tx:
         for p in shown:
             options = [c for name in p.choices for c in cands if c.company == name and c.open][:10]
             if p.choices and len(options) == 1:  # the other deal sharing the name is closed: no question
@@ -177,7 +178,7 @@ def _take(body, store, clock, state: str) -> tuple[str, dict] | None:
         pid = int(body["actions"][0].get("value", ""))
     except ValueError:
         return None
-    with store.tx() as tx:
+    with store.tx(team_of(body)) as tx:
         found = tx.proposal(user, pid)
         if found is None or not tx.settle_proposal(user, pid, state):
             return None
@@ -185,8 +186,8 @@ def _take(body, store, clock, state: str) -> tuple[str, dict] | None:
 
 
 def _ask(body, store, clock, reps, client, coach, settings) -> Ask:
-    return ask_for(body["user"], store=store, clock=clock, reps=reps, client=client, coach=coach,
-                   settings=settings, source=Source.CHAT)
+    return ask_for(body["user"], team=team_of(body), store=store, clock=clock, reps=reps, client=client,
+                   coach=coach, settings=settings, source=Source.CHAT)
 
 
 def _when(p: dict) -> datetime | None:
@@ -258,7 +259,7 @@ def pick_it(ack, body, respond, client, store, clock, reps, coach, settings):
     raw = str(body["actions"][0].get("value", ""))
     pid, _, choice = raw.partition(":")
     body = {**body, "actions": [{**body["actions"][0], "value": pid}]}
-    with store.tx() as tx:
+    with store.tx(team_of(body)) as tx:
         pending = tx.proposal(body["user"]["id"], int(pid)) if pid.isdigit() else None
     allowed = pending is not None and (choice == "new" or (choice.isdigit()
                                                            and int(choice) in pending[1].get("choices", [])))
@@ -288,12 +289,12 @@ def edit_it(ack, body, respond, client, store, clock):
         pid = int(body["actions"][0].get("value", ""))
     except ValueError:
         return
-    with store.tx() as tx:
+    with store.tx(team_of(body)) as tx:
         found = tx.proposal(user, pid)
     if found is None or found[0] != "pending":
         respond(text=ALREADY, replace_original=False, response_type="ephemeral")
         return
-    cands = DealLog(store, clock).candidates(user)
+    cands = DealLog(store, clock, team_of(body)).candidates(user)
     p = found[1]
     # No users.info on the way: the trigger_id expires 3 s after the click.
     client.views_open(trigger_id=body["trigger_id"], view=log_modal(

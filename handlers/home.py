@@ -15,6 +15,7 @@ from handlers.deal_log import DealLog
 from handlers.domain.board import Period, current_span
 from handlers.domain.model import Rep
 from handlers.domain.when import describe
+from handlers.workspace import team_of
 
 HOW_TO = ("*How to use hardno*\n"
           "• `/deal add Acme $12k next:dec 3` adds a deal; `/deal add` alone opens a form\n"
@@ -29,11 +30,12 @@ def register(app: App) -> None:
     app.event("app_home_opened")(on_home_opened)
 
 
-def on_home_opened(event: dict[str, Any], client: WebClient, store: Any, clock: Any, reps: Any) -> None:
+def on_home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient, store: Any, clock: Any,
+                   reps: Any) -> None:
     if event.get("tab") not in (None, "home"):
         return  # the Messages tab needs nothing from us
-    rep = reps.get(event["user"])
-    client.views_publish(user_id=rep.user_id, view=home_view(rep, DealLog(store, clock), clock.now()))
+    rep = reps.get(event["user"], team_of(body))
+    client.views_publish(user_id=rep.user_id, view=home_view(rep, DealLog(store, clock, rep.team_id), clock.now()))
 
 
 def home_view(rep: Rep, log: DealLog, now: datetime) -> dict[str, Any]:

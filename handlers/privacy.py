@@ -13,6 +13,7 @@ from handlers import blocks as bk
 from handlers.commands import Ask, Reply, Verbs
 from handlers.domain.grammar import Command
 from handlers.domain.text import plural
+from handlers.workspace import team_of
 
 CONFIRM, CANCEL = "forget:confirm", "forget:cancel"
 NOT_YOURS = ("That button belongs to someone else's request, so I deleted nothing. "
@@ -28,7 +29,7 @@ def register(app: App, verbs: Verbs) -> None:
 def forget(ask: Ask, cmd: Command) -> Reply:
     if [w.lower() for w in cmd.args] != ["me"]:
         return Reply("To delete everything I store about you, type `/deal forget me` (I'll ask you to confirm).")
-    with ask.store.tx() as tx:
+    with ask.store.tx(ask.rep.team_id) as tx:
         counts = tx.rep_data_counts(ask.rep.user_id)
     text = ("This deletes everything I store about you: " + what(counts, future=True)
             + ". It can't be undone, and your teammates' deals are not touched.")
@@ -61,7 +62,7 @@ def confirm(ack, body, action, respond, store):
     if action.get("value") != clicker:
         respond(text=NOT_YOURS, response_type="ephemeral", replace_original=False)
         return
-    with store.tx() as tx:
+    with store.tx(team_of(body)) as tx:  # the clicker's own workspace only
         gone = tx.forget_rep(clicker)
     text = f"Done: I deleted {what(gone)}. I store nothing about you now; if you use `/deal` again, I start fresh."
     respond(text=text, blocks=bk.as_dicts(bk.text_reply(text)), response_type="ephemeral", replace_original=True)

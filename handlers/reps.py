@@ -20,8 +20,9 @@ class RepDirectory:
         self.store, self.client, self.clock = store, client, clock
 
     def get(self, user_id: str, team_id: str = "") -> Rep:
-        """The rep, with a time zone no older than a day (or the cached one if Slack can't say)."""
-        with self.store.tx() as tx:
+        """The rep `user_id` of the workspace `team_id` (the same user id in another workspace is another
+        rep), with a time zone no older than a day (or the cached one if Slack can't say)."""
+        with self.store.tx(team_id) as tx:
             rep = tx.rep(user_id)
         now = self.clock.now()
         if rep and rep.tz_checked_at and now - rep.tz_checked_at < REFRESH:
@@ -35,9 +36,11 @@ class RepDirectory:
         profile = user.get("profile") or {}
         # The real name first: drafts sign off with the first name, boards show it to the team.
         name = user.get("real_name") or profile.get("real_name") or profile.get("display_name") or user.get("name")
+        # The workspace asked about, not the user's home team: on Grid a user of another workspace of the
+        # org is a rep of each workspace they use hardno in.
         rep = rep.replace(name=(name or rep.name)[:200], tz=valid_zone(user.get("tz"), rep.tz),
-                          team_id=user.get("team_id") or team_id or rep.team_id, tz_checked_at=now)
-        with self.store.tx() as tx:
+                          team_id=team_id, tz_checked_at=now)
+        with self.store.tx(team_id) as tx:
             tx.save_rep(rep)
             tx.set_rep_email(user_id, profile.get("email"))  # users:read.email: the CRM sync matches owners by it
         return rep
@@ -47,7 +50,7 @@ class RepDirectory:
         if rep.dm_channel:
             return rep.dm_channel
         channel = self.client.conversations_open(users=rep.user_id)["channel"]["id"]
-        with self.store.tx() as tx:
+        with self.store.tx(rep.team_id) as tx:
             current = tx.rep(rep.user_id) or rep
             tx.save_rep(current.replace(dm_channel=channel))
         return channel

@@ -18,6 +18,7 @@ from handlers.domain.when import find_when
 from handlers.events import apply_proposal
 from handlers.modals import log_modal
 from handlers.views import deliver, values
+from handlers.workspace import team_of
 
 
 def register(app: App) -> None:
@@ -28,8 +29,8 @@ def register(app: App) -> None:
 def open_from_message(ack: Any, shortcut: Any, client: Any, store: Any, clock: Any, reps: Any) -> None:
     ack()  # open quickly: the trigger expires in 3 s
     user = shortcut["user"]["id"]
-    rep = reps.get(user, shortcut["user"].get("team_id", ""))
-    cands = DealLog(store, clock).candidates(user)
+    rep = reps.get(user, team_of(shortcut) or shortcut["user"].get("team_id", ""))
+    cands = DealLog(store, clock, rep.team_id).candidates(user)
     text = (shortcut.get("message") or {}).get("text") or ""
     guess = parse_chat(text, [c.company for c in cands], rep.tz, clock.now())
     deal_id = None
@@ -60,11 +61,11 @@ def submit_log(ack: Any, body: Any, view: Any, client: Any, store: Any, clock: A
     ack()
     meta = json.loads(view.get("private_metadata") or "{}")
     source = Source.SHORTCUT if meta.get("source") == "shortcut" else Source.MODAL
-    ask = ask_for(body["user"], store=store, clock=clock, reps=reps, client=client, coach=coach,
+    ask = ask_for(body["user"], team=team_of(body), store=store, clock=clock, reps=reps, client=client, coach=coach,
                   settings=settings, source=source)
     rep = ask.rep
     if meta.get("proposal"):  # an edited chat proposal: settle it so its buttons can't log it twice
-        with store.tx() as tx:
+        with store.tx(rep.team_id) as tx:
             tx.settle_proposal(user, int(meta["proposal"]), "logged")
     if deal_id is None:  # the name of one of their open deals (maybe beyond the 100 listed) is that deal
         same = [c.id for c in ask.log.candidates(user) if c.open and fold(c.company) == fold(company)]

@@ -15,6 +15,7 @@ from handlers.domain.amounts import AmountError, parse_amount
 from handlers.domain.grammar import Command
 from handlers.domain.model import Kind, Source
 from handlers.modals import add_deal_modal, meeting_modal  # noqa: F401 - where callers found them before
+from handlers.workspace import team_of
 
 
 def values(view: dict[str, Any]) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def submit_add_deal(ack: Any, body: Any, view: Any, client: Any, store: Any, clo
         ack(response_action="errors", errors=errors)
         return
     ack()
-    ask = ask_for(body["user"], store=store, clock=clock, reps=reps, client=client, coach=coach,
+    ask = ask_for(body["user"], team=team_of(body), store=store, clock=clock, reps=reps, client=client, coach=coach,
                   settings=settings, source=Source.MODAL)
     rep = ask.rep
     reply = do_add(ask, Command("add", company=company, amount=amount, when=when, contact=v.get("contact"),
@@ -73,7 +74,7 @@ def submit_meeting(ack: Any, body: Any, view: Any, client: Any, store: Any, cloc
         return
     ack()
     meta = json.loads(view.get("private_metadata") or "{}")
-    ask = ask_for(body["user"], store=store, clock=clock, reps=reps, client=client, coach=coach,
+    ask = ask_for(body["user"], team=team_of(body), store=store, clock=clock, reps=reps, client=client, coach=coach,
                   settings=settings, source=Source.MODAL)
     rep = ask.rep
     reply = log_on(ask, int(meta.get("deal", 0)), Kind.MEETING, (v.get("note") or "").strip(), when)

@@ -27,6 +27,10 @@ class Unscoped(RuntimeError):
     """A write that needs a workspace was made in a transaction bound to none (`store.tx()` without a team)."""
 
 
+class AmbiguousWorkspace(ValueError):
+    """A single-workspace tool was run on a database that holds several, without saying which."""
+
+
 class CrossWorkspace(ValueError):
     """A row of one workspace was about to be written in a transaction bound to another."""
 

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from storage.base import advisory_key
+from storage.base import AmbiguousWorkspace, advisory_key
 from storage.boards import BoardQueries
 from storage.channels import ChannelQueries
 from storage.crm import CrmQueries
@@ -89,6 +89,17 @@ class Store:
                     conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.execute(text("RESET lock_timeout"))  # the connection goes back to the pool as it came
                 conn.commit()
+
+    def only_workspace(self) -> str:
+        """The team id of the one workspace this database holds ("" when it holds none yet): where the
+        single-workspace tools (`hardno import`, the HubSpot sync) write when not told. AmbiguousWorkspace
+        when it holds several."""
+        with self.read() as tx:
+            teams = tx.team_ids()
+        if len(teams) > 1:
+            raise AmbiguousWorkspace(f"this database holds {len(teams)} workspaces ({', '.join(teams[:5])}): "
+                                     "say which one")
+        return teams[0] if teams else ""
 
     def ping(self) -> bool:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, union
 
 from storage import models as t
 from storage.base import TxBase
@@ -32,6 +32,13 @@ class WorkspaceQueries(TxBase):
     def workspace(self) -> WorkspaceInfo | None:
         row = self.s.get(t.Workspace, self._team())
         return WorkspaceInfo(row.team_id, row.enterprise_id, row.name) if row else None
+
+    def team_ids(self) -> list[str]:
+        """Every team id any rep, channel or workspace row names (scoped: this one's, if it has rows)."""
+        q = union(select(t.Rep.team_id).where(*self._scoped(t.Rep.team_id)),
+                  select(t.Channel.team_id).where(*self._scoped(t.Channel.team_id)),
+                  select(t.Workspace.team_id).where(*self._scoped(t.Workspace.team_id)))
+        return sorted(team for team in self.s.scalars(q) if team)
 
     def workspaces(self) -> list[WorkspaceInfo]:
         """Every workspace with a row (scoped: just this one), in team order."""

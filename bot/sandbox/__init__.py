@@ -114,10 +114,11 @@ def run_sandbox(db: str = "hardno-try.db", fresh: bool = False, stdin: TextIO | 
 
 
 def _banner(sb, db: str, env, now: str) -> None:
+    from bot.driver import TEAM
     from bot.sandbox import workspace
     from handlers.domain.model import Status
     you, mates = workspace.YOU, workspace.PEOPLE[1:]
-    with sb.store.tx() as tx:
+    with sb.store.tx(TEAM) as tx:
         mine = len(tx.deals(you.id, list(Status)))
     coach = (f"the LLM ({env.openai_model})" if env.openai_api_key is not None
              else "built-in templates (set OPENAI_API_KEY to draft with an LLM)")

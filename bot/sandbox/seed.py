@@ -158,7 +158,8 @@ class _Seeder:
 
 
 def _deals(store, user_id: str):
-    with store.tx() as tx:
+    from bot.driver import TEAM  # the pretend workspace
+    with store.tx(TEAM) as tx:
         return tx.deals(user_id, list(Status))
 
 

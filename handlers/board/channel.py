@@ -50,13 +50,13 @@ def on_member_joined(event, body, context, client, store, clock, reps, settings)
         (a.get("user_id") for a in body.get("authorizations") or [] if a.get("is_bot")), None)
     if not bot or event.get("user") != bot:
         return  # a person joined: their deals show up on the next board by themselves
-    channel, now = event["channel"], clock.now()
-    with store.tx() as tx:
-        ch = tx.channel(channel) or ChannelSettings(channel, team_id=event.get("team") or "")
+    channel, now, team = event["channel"], clock.now(), context.get("team_id") or event.get("team") or ""
+    with store.tx(team) as tx:
+        ch = tx.channel(channel) or ChannelSettings(channel, team_id=team)
     if ch.tz is None:
-        ch = ch.replace(tz=_zone_at_join(client, store, reps, channel, event.get("inviter")))
+        ch = ch.replace(tz=_zone_at_join(client, store, reps, team, channel, event.get("inviter")))
     ch = ch.replace(joined_at=now)
-    with store.tx() as tx:
+    with store.tx(team) as tx:
         tx.save_channel(ch)
     text = intro(ch, schedule_of(ch, settings))
     try:
@@ -66,14 +66,14 @@ def on_member_joined(event, body, context, client, store, clock, reps, settings)
         log.warning("intro in %s not posted: %s", channel, e.response.get("error"))
 
 
-def _zone_at_join(client, store, reps, channel: str, inviter: str | None) -> str:
+def _zone_at_join(client, store, reps, team: str, channel: str, inviter: str | None) -> str:
     try:
-        zone = reps_zone(store, channel_members(client, channel))
+        zone = reps_zone(store, team, channel_members(client, channel))
     except SlackApiError as e:
         log.warning("conversations.members failed for %s: %s", channel, e.response.get("error"))
         zone = None
     if zone is None and inviter:
-        zone = reps.get(inviter).tz
+        zone = reps.get(inviter, team).tz
     return zone or "UTC"
 
 

@@ -24,7 +24,7 @@ def board_command(ask: Ask, cmd: Command) -> Reply:
     previous = previous_span(span, period, tz)
     so_far = f"the {PERIOD_WORDS[period]} so far, in your time zone ({tz})"
     if _is_dm(ask.channel_id):
-        mine = standings(ask.store, [me], span, previous, details=True, show=[me])
+        mine = standings(ask.store, ask.rep.team_id, [me], span, previous, details=True, show=[me])
         text, blocks = board_blocks(mine, True, f"Only you can see this: your own decisions, {so_far}. "
                                                 "Run `/deal board` in a team channel for the team's board.")
         return Reply(text, blocks)
@@ -33,9 +33,9 @@ def board_command(ask: Ask, cmd: Command) -> Reply:
     except SlackApiError:
         return Reply("I can't see who is in this channel. Invite me first (`/invite @hardno`), "
                      "then `/deal board` shows its leaderboard.")
-    with ask.store.tx() as tx:
+    with ask.store.tx(ask.rep.team_id) as tx:
         ch = tx.channel(ask.channel_id) or ChannelSettings(ask.channel_id)
-    s = standings(ask.store, members, span, previous, details=ch.details, show=[me])
+    s = standings(ask.store, ask.rep.team_id, members, span, previous, details=ch.details, show=[me])
     if s.reps == 0:
         return Reply("Nobody in this channel has logged a deal with me yet, so there's no board here. "
                      "Start with `/deal add Acme $12k`.")

@@ -35,7 +35,7 @@ def sweep_kudos(services: Any, client: Any) -> BoardReport:
             report.notes.append("another sweep is running")
             return report
         reconcile(services, poster(client), KUDOS)
-        with store.tx() as tx:
+        with store.tx() as tx:  # every workspace's channels: each one's team scopes what follows
             live = [c for c in tx.channels() if c.live and c.board_on]
         for ch in live:
             try:
@@ -49,9 +49,9 @@ def sweep_kudos(services: Any, client: Any) -> BoardReport:
 def _kudos_for(services: Any, client: Any, ch: ChannelSettings, report: BoardReport) -> None:
     store, now = services.store, services.clock.now()
     if ch.last_kudos_at is None:
-        return _advance(store, ch.id, now)
+        return _advance(store, ch, now)
     since = ch.last_kudos_at
-    with store.tx() as tx:
+    with store.tx(ch.team_id) as tx:
         closes = tx.closed_between(since, now)
     if not closes:
         return None
@@ -59,39 +59,39 @@ def _kudos_for(services: Any, client: Any, ch: ChannelSettings, report: BoardRep
         members = set(channel_members(client, ch.id))
     except SlackApiError as e:
         if e.response.get("error") in GONE:  # the bot was removed: stop looking every two minutes
-            _turn_off_live(store, ch.id)
+            _turn_off_live(store, ch)
         raise
-    with store.tx() as tx:
+    with store.tx(ch.team_id) as tx:
         reps = {r.user_id: r for r in tx.reps_among({d.owner_id for d in closes} & members)}
     shown = [Closed.from_deal(d) for d in closes if d.owner_id in reps and not reps[d.owner_id].board_hidden]
     line = kudos_line(shown, {u: r.name for u, r in reps.items()}, ch.details)
     if not line:
-        return _advance(store, ch.id, now)
+        return _advance(store, ch, now)
     period = since.isoformat()
     message = Message(ch.id, line, kudos_blocks(line), metadata_for(KUDOS, ch.id, period))
-    outcome = deliver(services, client, KUDOS, ch.id, period, lambda: message)
+    outcome = deliver(services, client, KUDOS, ch.id, period, lambda: message, team=ch.team_id)
     if outcome is None:
         return None
     if outcome.state in (SENT, UNKNOWN):  # an unsure line may be in the channel: never cheer these twice
-        _advance(store, ch.id, now)
+        _advance(store, ch, now)
     if outcome.state == SENT:
         report.posted.append(ch.id)
     else:
         report.failed.append((ch.id, outcome.code or outcome.error or outcome.state))
     if outcome.code in GONE:
-        _turn_off_live(store, ch.id)
+        _turn_off_live(store, ch)
 
 
-def _turn_off_live(store, channel: str) -> None:
-    log.warning("live kudos turned off for %s: the bot is no longer in it", channel)
-    with store.tx() as tx:
-        current = tx.channel(channel)
+def _turn_off_live(store, ch: ChannelSettings) -> None:
+    log.warning("live kudos turned off for %s: the bot is no longer in it", ch.id)
+    with store.tx(ch.team_id) as tx:
+        current = tx.channel(ch.id)
         if current is not None:
             tx.save_channel(current.replace(live=False))
 
 
-def _advance(store, channel: str, to: datetime) -> None:
-    with store.tx() as tx:
-        current = tx.channel(channel)
+def _advance(store, ch: ChannelSettings, to: datetime) -> None:
+    with store.tx(ch.team_id) as tx:
+        current = tx.channel(ch.id)
         if current is not None:
             tx.save_channel(current.replace(last_kudos_at=to))

@@ -41,6 +41,7 @@ from handlers.delivery import (
 )
 from handlers.domain.board import Period, current_span, due_board, may_be_due, previous_span
 from handlers.domain.model import ChannelSettings
+from handlers.workspace import team_of_token
 
 log = logging.getLogger(__name__)
 
@@ -73,20 +74,22 @@ class BoardReport:
         return "leaderboard: " + ", ".join(bits) + "".join(f"; {n}" for n in self.notes)
 
 
-def sweep_boards(services: Any, client: Any) -> BoardReport:
-    """Post every channel's weekly board that is due (scheduler, every 5 minutes)."""
+def sweep_boards(services: Any, client: Any, team: str | None = None) -> BoardReport:
+    """Post every channel's weekly board that is due (scheduler, every 5 minutes), in the channels the
+    client's token is in: those of the workspace `team` (default: the token's own, from auth.test)."""
     report = BoardReport()
+    team = team if team is not None else team_of_token(client)
     with exclusive(services.store, "boards") as mine:
         if not mine:
             report.notes.append("another sweep is running")
             return report
         post_client = poster(client)
-        reconcile(services, post_client, BOARD)
+        reconcile(services, post_client, BOARD, team)
 
         def one(info: dict) -> BoardReport:
             part = BoardReport()
             try:
-                _sweep_channel(services, client, post_client, info["id"], part)
+                _sweep_channel(services, client, post_client, team, info["id"], part)
             except Exception as e:  # one channel's trouble must not stop the others
                 log.exception("leaderboard for %s failed", info["id"])
                 part.failed.append((info["id"], f"{type(e).__name__}: {e}"))
@@ -97,10 +100,11 @@ def sweep_boards(services: Any, client: Any) -> BoardReport:
     return report
 
 
-def _sweep_channel(services: Any, client: Any, post_client: Any, channel: str, report: BoardReport) -> None:
+def _sweep_channel(services: Any, client: Any, post_client: Any, team: str, channel: str,
+                   report: BoardReport) -> None:
     store, now = services.store, services.clock.now()
-    with store.tx() as tx:
-        ch = tx.channel(channel) or ChannelSettings(channel)
+    with store.tx(team) as tx:
+        ch = tx.channel(channel) or ChannelSettings(channel, team_id=team)
         last = tx.last_board_sent(channel)
     if not ch.board_on:
         return report.skipped.append((channel, "board off"))
@@ -112,7 +116,7 @@ def _sweep_channel(services: Any, client: Any, post_client: Any, channel: str, r
         if not may_be_due(now, schedule):
             return None  # not due in any zone: no need to ask Slack who is here
         members = channel_members(client, channel)
-        zone = reps_zone(store, members) or "UTC"
+        zone = reps_zone(store, team, members) or "UTC"
     due = due_board(now, zone, schedule)
     if due is None or (ch.joined_at is not None and due.at < ch.joined_at):
         return None
@@ -120,14 +124,14 @@ def _sweep_channel(services: Any, client: Any, post_client: Any, channel: str, r
 
     def compose() -> Message | Outcome:
         here = members if members is not None else channel_members(client, channel)
-        s = standings(store, here, due.span, due.previous, details=ch.details)
+        s = standings(store, team, here, due.span, due.previous, details=ch.details)
         if s.empty:
             report.skipped.append((channel, "no reps"))
             return Outcome(EMPTY, channel, error="nobody here has logged a deal: nothing posted")
         text, blocks = board_blocks(s, ch.details, _post_footer(schedule, zone))
         return Message(channel, text, bk.as_dicts(blocks), metadata_for(BOARD, channel, period))
 
-    _report(report, channel, deliver(services, post_client, BOARD, channel, period, compose))
+    _report(report, channel, deliver(services, post_client, BOARD, channel, period, compose, team=team))
 
 
 def _report(report: BoardReport, channel: str, outcome: Outcome | None) -> None:
@@ -142,11 +146,13 @@ def _report(report: BoardReport, channel: str, outcome: Outcome | None) -> None:
 # -- hardno leaderboard -------------------------------------------------------------------------------------
 
 def run_boards(services: Any, client: Any, *, period: str = "week", post: bool = False,
-               out: TextIO = sys.stdout) -> BoardReport:
+               out: TextIO = sys.stdout, team: str | None = None) -> BoardReport:
     """Each channel's board for the current period so far: printed (plain text), or posted with `post`.
-    Posting on request is not a scheduled delivery: it doesn't stop the scheduled board."""
+    Posting on request is not a scheduled delivery: it doesn't stop the scheduled board. The channels of
+    the workspace `team` (default: the token's own)."""
     report, chosen = BoardReport(), Period(period)
     store, now = services.store, services.clock.now()
+    team = team if team is not None else team_of_token(client)
     try:
         channels = bot_channels(client)
     except SlackApiError as e:
@@ -156,16 +162,16 @@ def run_boards(services: Any, client: Any, *, period: str = "week", post: bool =
         report.notes.append("the bot is in no channels yet: invite @hardno to a team channel")
     for info in channels:
         channel = info["id"]
-        with store.tx() as tx:
-            ch = tx.channel(channel) or ChannelSettings(channel)
+        with store.tx(team) as tx:
+            ch = tx.channel(channel) or ChannelSettings(channel, team_id=team)
         if post and not ch.board_on:
             report.skipped.append((channel, "board off"))
             continue
         try:
             members = channel_members(client, channel)
-            zone = ch.tz or reps_zone(store, members) or "UTC"
+            zone = ch.tz or reps_zone(store, team, members) or "UTC"
             span = current_span(chosen, now, zone)
-            s = standings(store, members, span, previous_span(span, chosen, zone), details=ch.details)
+            s = standings(store, team, members, span, previous_span(span, chosen, zone), details=ch.details)
             if not post:
                 print(f"#{info['name']} ({channel}) · {zone}" + ("" if ch.board_on else " · board off"), file=out)
                 print("\n".join(render_lines(s.board, s.names, ch.details, plain=True)) + "\n", file=out)
@@ -175,28 +181,28 @@ def run_boards(services: Any, client: Any, *, period: str = "week", post: bool =
             else:
                 footer = f"The {PERIOD_WORDS[chosen]} so far ({zone}), posted on request · {TURN_OFF} stops boards here"
                 text, blocks = board_blocks(s, ch.details, footer)
-                _post_on_request(services, client, channel, f"{chosen.value[0]}{span.start:%Y%m%d%H%M}-",
+                _post_on_request(services, client, team, channel, f"{chosen.value[0]}{span.start:%Y%m%d%H%M}-",
                                  text, bk.as_dicts(blocks), report)
         except SlackApiError as e:
             report.failed.append((channel, str(e.response.get("error"))))
     return report
 
 
-def _post_on_request(services: Any, client: Any, channel: str, prefix: str, text: str, blocks: list[dict],
-                     report: BoardReport) -> None:
+def _post_on_request(services: Any, client: Any, team: str, channel: str, prefix: str, text: str,
+                     blocks: list[dict], report: BoardReport) -> None:
     """Post one requested board, unless the last request's post was unsure and is in the channel after all."""
     store = services.store
-    with store.tx() as tx:
+    with store.tx(team) as tx:
         earlier = tx.delivery_periods(BOARD_NOW, channel, prefix)
     for key, state in earlier:
         if state != UNKNOWN:
             continue
         ts = find_post(poster(client), channel, metadata_for(BOARD_NOW, channel, key))
-        with store.tx() as tx:
+        with store.tx(team) as tx:
             tx.found_delivery(BOARD_NOW, channel, key, services.clock.now(), channel=channel, ts=ts)
         if ts:
             report.skipped.append((channel, "posted already: the last request's board is in the channel"))
             return
     key = f"{prefix}{len(earlier) + 1}"
     message = Message(channel, text, blocks, metadata_for(BOARD_NOW, channel, key))
-    _report(report, channel, deliver(services, client, BOARD_NOW, channel, key, lambda: message))
+    _report(report, channel, deliver(services, client, BOARD_NOW, channel, key, lambda: message, team=team))

@@ -24,7 +24,7 @@ def apply_board(ask: Ask, words: list[str]) -> Reply:
         return _set_hidden(ask, head.startswith("hide"))
     if _is_dm(ask.channel_id):
         return Reply(IN_A_CHANNEL)
-    with ask.store.tx() as tx:
+    with ask.store.tx(ask.rep.team_id) as tx:
         ch = tx.channel(ask.channel_id) or ChannelSettings(ask.channel_id, team_id=ask.rep.team_id)
     now = ask.clock.now()
     if words == ["on"]:
@@ -52,13 +52,13 @@ def apply_board(ask: Ask, words: list[str]) -> Reply:
         said = f"This channel's leaderboard is now posted {schedule.describe(zone)}."
     else:
         return Reply(f"I didn't get “{bk.escape(' '.join(words)[:80])}”.\n" + _usage())
-    with ask.store.tx() as tx:
+    with ask.store.tx(ask.rep.team_id) as tx:
         tx.save_channel(ch)
     return Reply(said)
 
 
 def _set_hidden(ask: Ask, hidden: bool) -> Reply:
-    with ask.store.tx() as tx:
+    with ask.store.tx(ask.rep.team_id) as tx:
         rep = tx.rep(ask.rep.user_id) or ask.rep
         tx.save_rep(rep.replace(board_hidden=hidden))
     if hidden:
@@ -68,7 +68,7 @@ def _set_hidden(ask: Ask, hidden: bool) -> Reply:
 
 
 def show_board(ask: Ask) -> str:
-    with ask.store.tx() as tx:
+    with ask.store.tx(ask.rep.team_id) as tx:
         rep = tx.rep(ask.rep.user_id) or ask.rep
         ch = None if _is_dm(ask.channel_id) else tx.channel(ask.channel_id) or ChannelSettings(ask.channel_id)
     you = "you are hidden (hide-me)" if rep.board_hidden else "you are shown"

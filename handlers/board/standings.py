@@ -21,12 +21,13 @@ class Standings:
         return self.reps == 0 and b.total == 0 and b.previous_total == 0
 
 
-def standings(store, members: Iterable[str], span: Span, previous: Span, *, details: bool,
+def standings(store, team: str, members: Iterable[str], span: Span, previous: Span, *, details: bool,
               show: Iterable[str] = ()) -> Standings:
-    """Score the members who have logged deals on what they closed out in `span`. Reps who chose
+    """Score the members who have logged deals in the workspace `team` on what they closed out in `span`
+    (a shared channel's members from another workspace are not its reps here). Reps who chose
     hide-me are left out by name (their decisions still count in the team total), except those in
     `show` (the caller of `/deal board` always sees their own line)."""
-    with store.tx() as tx:
+    with store.tx(team) as tx:
         people = tx.deal_owners_among(members)
         reps = tx.reps_among(people)
         now = [Closed.from_deal(d) for d in tx.closed_by(people, span.start, span.end)]
@@ -36,9 +37,9 @@ def standings(store, members: Iterable[str], span: Span, previous: Span, *, deta
     return Standings(board, {r.user_id: r.name for r in reps}, len(people))
 
 
-def reps_zone(store, members: Iterable[str]) -> str | None:
-    """The zone most of the channel's reps (members who have logged a deal) are in."""
-    with store.tx() as tx:
+def reps_zone(store, team: str, members: Iterable[str]) -> str | None:
+    """The zone most of the channel's reps (members who have logged a deal in `team`) are in."""
+    with store.tx(team) as tx:
         return most_common_zone(r.tz for r in tx.reps_among(tx.deal_owners_among(members)))
 
 

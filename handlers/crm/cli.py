@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings
 from handlers.domain.crm_csv import CsvFileError, parse_csv
+from storage.base import AmbiguousWorkspace
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 
@@ -23,7 +24,9 @@ def slack_directory(settings: Settings, store) -> None:
     from bot.slack_client import make_client
     from handlers.domain.model import Rep
     from handlers.reps import valid_zone
+    from handlers.workspace import team_of_token
     client = make_client(token, settings.slack_api_url)
+    team = team_of_token(client)  # the token's workspace: its members are its reps
     cursor = None
     while True:
         try:
@@ -32,13 +35,13 @@ def slack_directory(settings: Settings, store) -> None:
             print(f"hardno: users.list failed ({e.response.get('error')}): matching by the emails already known",
                   file=sys.stderr)
             return
-        with store.tx() as tx:
+        with store.tx(team or None) as tx:
             for u in page.get("members") or []:
                 email = (u.get("profile") or {}).get("email")
                 if not email or u.get("deleted") or u.get("is_bot"):
                     continue
                 if tx.rep(u["id"]) is None:
-                    tx.save_rep(Rep(u["id"], u.get("team_id") or "", (u.get("real_name") or u.get("name") or "")[:200],
+                    tx.save_rep(Rep(u["id"], team or u.get("team_id") or "", (u.get("real_name") or u.get("name") or "")[:200],
                                     valid_zone(u.get("tz"))))
                 tx.set_rep_email(u["id"], email)
         cursor = (page.get("response_metadata") or {}).get("next_cursor")
@@ -65,6 +68,8 @@ def run_import(settings: Settings, open_store, file: str, *, user: str | None, d
         if user is None:
             slack_directory(settings, store)
         result = import_csv(store, Clock(), parsed, user=user, dry_run=dry_run)
+    except AmbiguousWorkspace as e:
+        raise ConfigError(f"{e}; nothing was imported") from None
     finally:
         store.dispose()
     for line in result.lines():
@@ -92,6 +97,8 @@ def run_sync(settings: Settings, open_store, *, dry_run: bool) -> int:
         if not dry_run:
             slack_directory(settings, store)
         report = HubSpotSync(store, Clock(), token, settings.hubspot_api_url, api=api).run(dry_run=dry_run)
+    except AmbiguousWorkspace as e:
+        raise ConfigError(f"{e}; nothing was synced") from None
     finally:
         store.dispose()
     print(report.summary())

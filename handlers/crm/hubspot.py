@@ -70,22 +70,24 @@ class _Rollback(Exception):
 
 
 class HubSpotSync:
-    def __init__(self, store, clock, token: str, url: str, *, api: HubSpotApi | None = None):
+    def __init__(self, store, clock, token: str, url: str, *, api: HubSpotApi | None = None, team: str | None = None):
+        """The sync of the HubSpot portal of one workspace, `team` (default: the database's only one): its
+        reps, links and watermarks only."""
         self.store, self.clock = store, clock
+        self.team = team if team is not None else store.only_workspace()
         self.api = api or HubSpotApi(token, url)
         self.search_cap = SEARCH_CAP
-        self._teams: dict[str, str] = {}  # rep -> workspace, for deals the pull creates
 
     def run(self, dry_run: bool = False) -> Report:
         report = Report(dry_run=dry_run)
         day = f"hubspot:daily:{self.clock.now().date().isoformat()}"
-        with self.store.tx() as tx:
+        with self.store.tx(self.team) as tx:
             used = (tx.crm_state(day) or {}).get("requests", 0)
         self.api.daily_left = min(self.api.daily_left, DAILY - used)
         start = self.api.requests
         try:
             owners = self.api.owners()  # AuthError propagates: the CLI exits 2
-            with self.store.tx() as tx:
+            with self.store.tx(self.team) as tx:
                 reps = tx.rep_ids_by_email()
             by_email = {o["email"]: o["id"] for o in owners if o["email"]}
             matched = {oid: reps[e] for e, oid in by_email.items() if e in reps}
@@ -101,7 +103,7 @@ class HubSpotSync:
             report.failed = str(e)
         finally:  # the day's budget counts every request, whether or not the sync got through
             if not dry_run:  # a dry run writes nothing, its own bookkeeping included
-                with self.store.tx() as tx:
+                with self.store.tx(self.team) as tx:
                     used = (tx.crm_state(day) or {}).get("requests", 0)
                     tx.set_crm_state(day, {"requests": used + self.api.requests - start})
         report.requests = self.api.requests - start
@@ -109,7 +111,7 @@ class HubSpotSync:
 
     # -- pull ------------------------------------------------------------------------
     def _pull(self, matched: dict[str, str], report: Report, dry_run: bool) -> None:
-        with self.store.tx() as tx:
+        with self.store.tx(self.team) as tx:
             marks = {k.rsplit(":", 1)[1]: v.get("ms") for k, v in tx.crm_states("hubspot:pull:").items()}
         groups: dict[int | None, list[str]] = {}
         for oid in sorted(matched):
@@ -125,7 +127,7 @@ class HubSpotSync:
                      dry_run: bool) -> None:
         for deals, last in self._pages(oids, since):
             try:
-                with self.store.tx() as tx:
+                with self.store.tx(self.team) as tx:
                     links = tx.linked_deals(SYSTEM, [d["id"] for d in deals])  # one query a page
                     fresh = []
                     for d in deals:
@@ -174,11 +176,8 @@ class HubSpotSync:
         now = self.clock.now()
         stage = self.pipes.stage(props.get("pipeline"), props.get("dealstage"))
         result = stage.outcome if stage else "open"
-        if owner not in self._teams:
-            rep = tx.rep(owner)
-            self._teams[owner] = rep.team_id if rep else ""
         deal, first = new_deal(owner, snap["name"] or f"HubSpot deal {hs_id}", now, source=Source.CRM,
-                               team_id=self._teams[owner], amount=cs.amount(snap["amount"]),
+                               team_id=self.team, amount=cs.amount(snap["amount"]),
                                currency=snap["currency"] or None,
                                stage=stage.label if stage and result == "open" else None)
         history = [first]
@@ -251,7 +250,7 @@ class HubSpotSync:
     def _create_deals(self, owner_of: dict[str, str], report: Report) -> None:
         after = 0  # deal ids only grow: a deal HubSpot didn't take is retried next sync, not in a loop now
         while True:
-            with self.store.tx() as tx:
+            with self.store.tx(self.team) as tx:
                 ids = tx.unlinked_deal_ids(SYSTEM, owner_of, BATCH, after=after)
                 deals = list(tx.deals_by_id(ids))
             if not deals:
@@ -264,7 +263,7 @@ class HubSpotSync:
             for d, i in zip(deals, inputs, strict=True):
                 waiting.setdefault(_key(i["properties"]), []).append(d)
             now = self.clock.now()
-            with self.store.tx() as tx:
+            with self.store.tx(self.team) as tx:
                 for c in created:
                     same = waiting.get(_key(c["properties"]))
                     if not same:  # HubSpot normalised a value we can't pair by: link it to nothing rather than guess
@@ -275,13 +274,13 @@ class HubSpotSync:
                     report.pushed += 1
 
     def _push_activities(self, owner_of: dict[str, str], report: Report) -> None:
-        with self.store.tx() as tx:
+        with self.store.tx(self.team) as tx:
             mark = (tx.crm_state("hubspot:push") or {}).get("after", 0)
         # Look back a little: an activity whose transaction committed after a later id was read is still
         # found; crm_pushes keeps the ones already written from going twice.
         cursor = max(0, mark - LOOKBACK)
         while True:
-            with self.store.tx() as tx:
+            with self.store.tx(self.team) as tx:
                 acts = tx.activities_after(cursor, 500)
                 if not acts:
                     return
@@ -319,7 +318,7 @@ class HubSpotSync:
             for i in range(0, len(meetings), BATCH):
                 self.api.create_meetings(meetings[i:i + BATCH])
             report.pushed += len(notes) + len(meetings) + self._push_decisions(decided, owner_of)
-            with self.store.tx() as tx:
+            with self.store.tx(self.team) as tx:
                 tx.record_pushes(((k, d, None) for k, d in claims), self.clock.now())
                 tx.set_crm_state("hubspot:push", {"after": max(mark, last)})
             cursor = last
@@ -327,7 +326,7 @@ class HubSpotSync:
     def _push_decisions(self, decided: dict[int, str], owner_of: dict[str, str]) -> int:
         """Move each decided deal to the stage its hardno status calls for, unless HubSpot is there already
         (or moved it since the last sync: the pull made hardno agree, so nothing differs)."""
-        with self.store.tx() as tx:
+        with self.store.tx(self.team) as tx:
             deals = list(tx.deals_by_id(decided))
             synced = tx.remote_ids(SYSTEM, decided)
         updates = []
@@ -352,7 +351,7 @@ class HubSpotSync:
             chunk = updates[i:i + BATCH]
             self.api.update_deals([{"id": hs, "properties": ch} for _, hs, ch, _ in chunk])
             now = self.clock.now()
-            with self.store.tx() as tx:
+            with self.store.tx(self.team) as tx:
                 for deal_id, hs, _, snap in chunk:
                     tx.link_deal(SYSTEM, hs, deal_id, snap, now)
         return len(updates)

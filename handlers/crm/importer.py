@@ -53,16 +53,17 @@ class _Rollback(Exception):
 
 def import_csv(store, clock, data: bytes | str | Parsed, *, user: str | None = None, dry_run: bool = False,
                lookup_email: Callable[[str], str | None] | None = None, keep_preview: int = 0,
-               as_rep: str | None = None) -> Imported:
+               as_rep: str | None = None, team: str | None = None) -> Imported:
     """Import the export. CsvFileError (one line) when the file can't be read at all.
 
     `lookup_email`, when given, finds the Slack user of an owner email no rep has shown yet
     (users.lookupByEmail); without it only known reps' emails match. `as_rep` (a file shared in the DM):
-    that rep's rows and rows without an owner go to them, other owners' rows are skipped."""
+    that rep's rows and rows without an owner go to them, other owners' rows are skipped. Into the
+    workspace `team` (default: the database's only one): its reps, deals and links only."""
     parsed = data if isinstance(data, Parsed) else parse_csv(data)
     result = Imported(parsed.source, skipped=list(parsed.skipped), dry_run=dry_run)
     try:
-        with store.tx() as tx:
+        with store.tx(team if team is not None else store.only_workspace()) as tx:
             _apply(tx, clock.now(), parsed, result, user, lookup_email, keep_preview, as_rep)
             if dry_run:
                 raise _Rollback
@@ -142,7 +143,7 @@ def _closed_at(row: Row, now: datetime) -> datetime:
 
 def _add(tx, now: datetime, row: Row, owner: str, system: str, ext: str) -> None:
     rep = tx.rep(owner)
-    deal, first = new_deal(owner, row.company, now, source=Source.IMPORT, team_id=rep.team_id if rep else "",
+    deal, first = new_deal(owner, row.company, now, source=Source.IMPORT, team_id=tx.team or "",
                            amount=row.amount, currency=row.currency,
                            stage=row.stage if row.status == "open" else None)  # "Closed Won" is an outcome
     deal = tx.add_deal(deal, first)

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from bot.metrics import CRM_SYNC
 from handlers.crm.hubspot import HubSpotSync, Report
 from handlers.delivery import exclusive
+from handlers.workspace import team_of_token
 
 log = logging.getLogger("hardno.crm")
 LOCK = "crm-sync"
@@ -25,14 +26,15 @@ def sync_hubspot(services, client=None) -> Report | None:
     with exclusive(services.store, LOCK) as mine:
         if not mine:
             return None
-        with services.store.tx() as tx:
+        team = (team_of_token(client) if client is not None else "") or services.store.only_workspace()
+        with services.store.tx(team) as tx:
             last = (tx.crm_state("hubspot:last_run") or {}).get("at")
             if last and now - datetime.fromisoformat(last) < every * 0.9:
                 return None  # another instance synced within this interval
             tx.set_crm_state("hubspot:last_run", {"at": now.isoformat()})
         try:
             report = HubSpotSync(services.store, services.clock, settings.hubspot_access_token.get_secret_value(),
-                                 settings.hubspot_api_url).run()
+                                 settings.hubspot_api_url, team=team).run()
         except Exception:
             CRM_SYNC.labels("error").inc()
             raise

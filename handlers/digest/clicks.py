@@ -17,6 +17,7 @@ from handlers.domain.model import Kind, Source
 from handlers.domain.schedule import local_day
 from handlers.domain.text import clip
 from handlers.domain.zones import zone
+from handlers.workspace import team_of
 
 
 def register(app: App) -> None:
@@ -58,7 +59,7 @@ def update_line(client, store, body, deal_id: int, status: str, *, keep_buttons:
         return False
     user = (body.get("user") or {}).get("id") or ""
     mark = {"status": status, "head": head, "keep_buttons": keep_buttons}
-    with store.tx() as tx:
+    with store.tx(team_of(body)) as tx:
         marked = tx.mark_delivery(DIGEST, user, channel, ts, str(deal_id), mark)
     version, marks = marked or (None, {str(deal_id): mark})
     text = message.get("text") or "Your digest"
@@ -66,7 +67,7 @@ def update_line(client, store, body, deal_id: int, status: str, *, keep_buttons:
         client.chat_update(channel=channel, ts=ts, text=text, blocks=_marked(blocks, marks))
         if version is None:
             break
-        with store.read() as tx:
+        with store.read(team_of(body)) as tx:
             latest = tx.delivery_marks(DIGEST, user, channel, ts)
         if latest is None or latest[0] == version:  # nobody marked the digest meanwhile: this shows everything
             break

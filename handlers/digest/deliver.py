@@ -2,7 +2,8 @@
 through the one delivery helper (handlers/delivery.py: claim with a lease, post through the 429-only
 client, settle as sent / empty / failed / unknown / gave_up, look for unsure posts before posting again).
 
-- Exactly once per rep per local date: the delivery row is ("digest", rep, local date).
+- Exactly once per rep per local date: the delivery row is (team, "digest", rep, local date). The sweep
+  reads every workspace's reps; each rep's settled check, plan, claim and settle are in their workspace.
 - On PostgreSQL one sweep runs at a time across hosts (`exclusive`, a lock held outside any transaction);
   the claims are what keep a post single even without it.
 - `--now` (ignore_hour) ignores the schedule (hour and weekday) for an explicit run; still one per local
@@ -111,7 +112,7 @@ def _run(services, client, report: DigestReport, ignore_schedule: bool, only_use
          dry_run: bool, out: TextIO) -> None:
     store, now = services.store, services.clock.now()
     default_hour = services.settings.hardno_digest_hour
-    with store.tx() as tx:
+    with store.tx() as tx:  # every workspace's reps: each one carries its team on to what follows
         reps = tx.reps()
     if only_user:
         reps = [r for r in reps if r.user_id == only_user]
@@ -127,19 +128,22 @@ def _run(services, client, report: DigestReport, ignore_schedule: bool, only_use
             report.not_due += 1
         else:
             due.append(Due(rep, day))
-    with store.tx() as tx:
-        settled = tx.settled_deliveries(DIGEST, [(d.rep.user_id, d.day.isoformat()) for d in due], now)
+    settled: set[tuple[str, str, str]] = set()  # (team, rep, day)
+    for team, theirs in _by_team(due).items():
+        with store.tx(team) as tx:
+            settled |= {(team, *key) for key in tx.settled_deliveries(
+                DIGEST, [(d.rep.user_id, d.day.isoformat()) for d in theirs], now)}
     if not dry_run:
-        report.already += [d.rep.user_id for d in due if (d.rep.user_id, d.day.isoformat()) in settled]
-        due = [d for d in due if (d.rep.user_id, d.day.isoformat()) not in settled]
+        report.already += [d.rep.user_id for d in due if _key(d) in settled]
+        due = [d for d in due if _key(d) not in settled]
     budget = [REFRESH_BUDGET if _has_token(client) else 0]
     due = [fresh for d in due if (fresh := _with_fresh_zone(services, d, now, default_hour, ignore_schedule,
                                                             budget, report)) is not None]
     plans = [(d, planned(d, digest)) for d, digest in plan_digests(store, due, now)]
-    plans.sort(key=lambda dp: dp[0].rep.user_id)
+    plans.sort(key=lambda dp: (dp[0].rep.user_id, dp[0].rep.team_id))
     if dry_run:
         for d, p in plans:
-            _print(d, p, (d.rep.user_id, d.day.isoformat()) in settled, out, report, quiet=not only_user)
+            _print(d, p, _key(d) in settled, out, report, quiet=not only_user)
         return
     post_client = poster(client)
     home = app_home_link(client) if any(p is not None and p.more for _, p in plans) else None
@@ -152,6 +156,17 @@ def _run(services, client, report: DigestReport, ignore_schedule: bool, only_use
     for mine in fan_out(one, plans):  # concurrently; the report in the plans' order
         report.add(mine)
     _refresh_some(services, reps, now, budget)
+
+
+def _key(d: Due) -> tuple[str, str, str]:
+    return d.rep.team_id, d.rep.user_id, d.day.isoformat()
+
+
+def _by_team(due: list[Due]) -> dict[str, list[Due]]:
+    teams: dict[str, list[Due]] = {}
+    for d in due:
+        teams.setdefault(d.rep.team_id, []).append(d)
+    return teams
 
 
 def _print(d: Due, p: Planned | None, settled: bool, out: TextIO, report: DigestReport, *, quiet: bool) -> None:
@@ -184,12 +199,12 @@ def _deliver(services: Any, client: Any, d: Due, p: Planned | None, home: str | 
         text, blocks = digest_blocks(p, services.settings.hardno_digest_hour, home)
         return Message(channel, text, bk.as_dicts(blocks), metadata_for(DIGEST, user, period))
 
-    outcome = deliver(services, client, DIGEST, user, period, compose, unreachable=UNREACHABLE)
+    outcome = deliver(services, client, DIGEST, user, period, compose, team=d.rep.team_id, unreachable=UNREACHABLE)
     if outcome is None:
         report.already.append(user)  # another sweep got there first
         return
     if outcome.code == "channel_not_found":  # the cached DM channel is stale: open it again next time
-        with services.store.tx() as tx:
+        with services.store.tx(d.rep.team_id) as tx:
             current = tx.rep(user)
             if current is not None:
                 tx.save_rep(current.replace(dm_channel=None))

@@ -33,10 +33,20 @@ READ_AHEAD = 100_000
 
 def plan_digests(store, due: Sequence[Due], now: datetime, *,
                  limit: int = LINES) -> Iterator[tuple[Due, Digest | None]]:
-    """Every due rep's digest (None: nothing stuck), from a handful of queries for the whole set of reps:
-    the workspaces' thresholds, the reps' median amounts, their median days per stage, and ONE streamed,
-    owner-ordered scan of the open, unsnoozed deals, judged rep by rep as the rows go by. Memory holds
-    one rep's top `limit` lines at a time, never the scan."""
+    """Every due rep's digest (None: nothing stuck), workspace by workspace (a user id is only unique in its
+    workspace): for each, a handful of queries for its whole set of due reps (its thresholds, the reps'
+    median amounts, their median days per stage) and ONE streamed, owner-ordered scan of its open,
+    unsnoozed deals, judged rep by rep as the rows go by. Memory holds one rep's top `limit` lines at a
+    time, never the scan."""
+    teams: dict[str, list[Due]] = {}
+    for d in due:
+        teams.setdefault(d.rep.team_id, []).append(d)
+    for team, theirs in teams.items():
+        yield from _plan_workspace(store, team, theirs, now, limit)
+
+
+def _plan_workspace(store, team: str, due: Sequence[Due], now: datetime,
+                    limit: int) -> Iterator[tuple[Due, Digest | None]]:
     by_owner = {d.rep.user_id: d for d in due}
     if not by_owner:
         return
@@ -44,23 +54,20 @@ def plan_digests(store, due: Sequence[Due], now: datetime, *,
     # due at once (`--now`), plain whole-table scans are faster, and the other reps' rows are skipped here.
     owners = list(by_owner) if len(by_owner) <= MAX_OWNER_FILTER else None
     seen: set[str] = set()
-    with _stats(store, owners) as stats, store.read() as tx:
+    with _stats(store, team, owners) as stats, store.read(team) as tx:
         overrides = tx.workspace_thresholds()
         stats.before_scan(tx)
         rows = tx.open_deals_for_digest(owners, now)
         ahead = stats.read_ahead(rows)
         amounts, stages = stats.get()
-        thresholds: dict[str, Thresholds] = {}
+        thresholds = Thresholds.from_overrides(overrides.get(team))
         for owner, deals in groupby(chain(ahead, rows), key=attrgetter("owner_id")):
             d = by_owner.get(owner)
             if d is None or owner in seen:  # not due (unfiltered read), or seen (never: rows come grouped)
                 continue
             seen.add(owner)
-            team = d.rep.team_id
-            if team not in thresholds:
-                thresholds[team] = Thresholds.from_overrides(overrides.get(team))
             usual = RepStats(median_amounts=amounts.get(owner, {}), median_stage_days=stages.get(owner, {}))
-            yield d, plan_digest(deals, now, d.rep.tz, usual, thresholds[team], limit)
+            yield d, plan_digest(deals, now, d.rep.tz, usual, thresholds, limit)
     for owner, d in by_owner.items():
         if owner not in seen:
             yield d, None  # no open deals at all
@@ -71,15 +78,15 @@ class _Stats:
     each in a transaction (and a server process) of its own, while the scan gets going; on SQLite (one
     writer at a time) they run in the planning transaction, before its scan."""
 
-    def __init__(self, store, owners, pool: ThreadPoolExecutor | None):
-        self.owners = owners
+    def __init__(self, store, team: str, owners, pool: ThreadPoolExecutor | None):
+        self.team, self.owners = team, owners
         self.found: tuple[dict, dict] | None = None
         self.futures: list[Future] | None = None
         if pool is not None:
             self.futures = [pool.submit(self._read, store, q) for q in ("median_amounts", "median_stage_days")]
 
     def _read(self, store, query: str):
-        with store.read() as tx:
+        with store.read(self.team) as tx:
             return getattr(tx, query)(self.owners)
 
     def before_scan(self, tx) -> None:
@@ -104,12 +111,12 @@ class _Stats:
 
 
 @contextmanager
-def _stats(store, owners):
+def _stats(store, team: str, owners):
     if store.dialect != "postgresql":
-        yield _Stats(store, owners, None)
+        yield _Stats(store, team, owners, None)
         return
     with ThreadPoolExecutor(2, thread_name_prefix="digest-stats") as pool:
-        yield _Stats(store, owners, pool)
+        yield _Stats(store, team, owners, pool)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ def parse_hour(text: str) -> int | str:
 
 
 def apply_digest(ask: Ask, words: list[str]) -> Reply:
-    with ask.store.tx() as tx:
+    with ask.store.tx(ask.rep.team_id) as tx:
         rep = tx.rep(ask.rep.user_id) or ask.rep
     default_hour = ask.settings.hardno_digest_hour
     if not words:
@@ -61,17 +61,17 @@ def apply_digest(ask: Ask, words: list[str]) -> Reply:
             return Reply((hour or f"I didn't get “{escape(clip(' '.join(words), 80))}”.") + "\n" + _usage())
         rep = rep.replace(digest_hour=hour, digest_on=True)
         said = f"Your digest now comes {schedule_words(rep, default_hour)}."
-        with ask.store.tx() as tx:
+        with ask.store.tx(ask.rep.team_id) as tx:
             today = local_day(ask.clock.now(), rep.tz).isoformat()
             if tx.settled_deliveries(DIGEST, [(rep.user_id, today)]):
                 said += " Today's is settled already: the new time starts tomorrow."
-    with ask.store.tx() as tx:
+    with ask.store.tx(ask.rep.team_id) as tx:
         tx.save_rep(rep)
     return Reply(said)
 
 
 def show_digest(ask: Ask) -> str:
-    with ask.store.tx() as tx:
+    with ask.store.tx(ask.rep.team_id) as tx:
         rep = tx.rep(ask.rep.user_id) or ask.rep
     if not rep.digest_on:
         return "off"
