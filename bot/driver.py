@@ -15,7 +15,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -115,6 +117,16 @@ class SlackDriver:
         self._inflight.wrap(bolt_listener_executor(self.app))
         self.runner = HttpRunner(self.app, store.ping, port=0, threads=threads).start_in_background()
         self.verifier = SignatureVerifier(SECRET)
+        self.team = TEAM  # the workspace every request comes from (see `in_workspace`)
+
+    @contextmanager
+    def in_workspace(self, team: str) -> Iterator[SlackDriver]:
+        """Requests sent meanwhile come from the workspace `team` (the same app installed in another)."""
+        before, self.team = self.team, team
+        try:
+            yield self
+        finally:
+            self.team = before
 
     def close(self):
         """Stop the HTTP runner (its stop hands the shutdown to waitress's own loop thread)."""
@@ -158,7 +170,7 @@ class SlackDriver:
     def command(self, text: str, user: str = "U1", channel: str = "C1", *, channel_name: str = "sales",
                 response_url: str | None = None, **kw) -> Response:
         n = next(_ids)
-        return self.form({"token": "legacy", "team_id": TEAM, "team_domain": "acme", "channel_id": channel,
+        return self.form({"token": "legacy", "team_id": self.team, "team_domain": "acme", "channel_id": channel,
                           "channel_name": channel_name, "user_id": user, "user_name": user.lower(),
                           "command": "/deal", "text": text, "api_app_id": "A1", "is_enterprise_install": "false",
                           "response_url": response_url or self.fake.response_url(f"cmd{n}"),
@@ -175,8 +187,8 @@ class SlackDriver:
               channel: str = "C1", message: dict | None = None, block_id: str = "b") -> Response:
         n = next(_ids)
         payload = {
-            "type": "block_actions", "user": {"id": user, "team_id": TEAM, "username": user.lower()},
-            "api_app_id": "A1", "token": "legacy", "team": {"id": TEAM, "domain": "acme"},
+            "type": "block_actions", "user": {"id": user, "team_id": self.team, "username": user.lower()},
+            "api_app_id": "A1", "token": "legacy", "team": {"id": self.team, "domain": "acme"},
             "trigger_id": f"trig.{n}", "response_url": self.fake.response_url(f"act{n}"),
             "actions": [{"type": "button", "action_id": action_id, "block_id": block_id, "value": value,
                          "action_ts": f"{time.time():.6f}", "text": {"type": "plain_text", "text": "x"}}],
@@ -220,8 +232,8 @@ class SlackDriver:
         if action["type"] != "button":
             action.update(element_state(element, answer))
         payload: dict[str, Any] = {
-            "type": "block_actions", "user": {"id": user, "team_id": TEAM, "username": user.lower(), "name": user.lower()},
-            "api_app_id": "A1", "token": "legacy", "team": {"id": TEAM, "domain": "acme"},
+            "type": "block_actions", "user": {"id": user, "team_id": self.team, "username": user.lower(), "name": user.lower()},
+            "api_app_id": "A1", "token": "legacy", "team": {"id": self.team, "domain": "acme"},
             "trigger_id": f"trig.{n}", "actions": [action], "is_enterprise_install": False,
             "enterprise": None, "state": {"values": {}},
         }
@@ -252,7 +264,7 @@ class SlackDriver:
             else:
                 state[block_id] = {"v": {"type": "plain_text_input", "value": v}}
         return self.interactive({
-            "type": "view_submission", "team": {"id": TEAM}, "user": {"id": user, "team_id": TEAM},
+            "type": "view_submission", "team": {"id": self.team}, "user": {"id": user, "team_id": self.team},
             "api_app_id": "A1", "token": "legacy", "trigger_id": f"trig.{next(_ids)}",
             "view": {"id": "V1", "type": "modal", "callback_id": callback_id, "private_metadata": private_metadata,
                      "state": {"values": state}, "hash": "h"}})
@@ -263,8 +275,8 @@ class SlackDriver:
         submitted = {k: v for k, v in view.items() if not k.startswith("_")}
         submitted["state"] = {"values": view_state(view, answers)}
         return self.interactive({
-            "type": "view_submission", "team": {"id": TEAM, "domain": "acme"},
-            "user": {"id": user, "team_id": TEAM, "username": user.lower(), "name": user.lower()},
+            "type": "view_submission", "team": {"id": self.team, "domain": "acme"},
+            "user": {"id": user, "team_id": self.team, "username": user.lower(), "name": user.lower()},
             "api_app_id": "A1", "token": "legacy", "trigger_id": f"trig.{next(_ids)}", "view": submitted,
             "response_urls": [], "is_enterprise_install": False, "enterprise": None})
 
@@ -274,16 +286,16 @@ class SlackDriver:
         ts = message.get("ts") or f"{time.time():.6f}"
         return self.interactive({
             "type": "message_action", "token": "legacy", "action_ts": f"{time.time():.6f}",
-            "team": {"id": TEAM, "domain": "acme"}, "user": {"id": user, "team_id": TEAM, "name": user.lower()},
+            "team": {"id": self.team, "domain": "acme"}, "user": {"id": user, "team_id": self.team, "name": user.lower()},
             "channel": {"id": channel, "name": channel}, "is_enterprise_install": False, "enterprise": None,
             "callback_id": callback_id, "trigger_id": f"trig.{n}", "message_ts": ts,
             "message": {"type": "message", "user": user, "ts": ts, **message},
             "response_url": self.fake.response_url(f"sc{n}")})
 
     def event(self, event: dict, *, event_id: str | None = None, retry: int | None = None) -> Response:
-        body = {"token": "legacy", "team_id": TEAM, "api_app_id": "A1", "event": event, "type": "event_callback",
+        body = {"token": "legacy", "team_id": self.team, "api_app_id": "A1", "event": event, "type": "event_callback",
                 "event_id": event_id or f"Ev{next(_ids):08d}", "event_time": int(time.time()),
-                "authorizations": [{"team_id": TEAM, "user_id": "UBOT", "is_bot": True}]}
+                "authorizations": [{"team_id": self.team, "user_id": "UBOT", "is_bot": True}]}
         headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
         return self.post(json.dumps(body), "application/json", headers=headers)
 

@@ -35,7 +35,7 @@ def dana_has_history(slack, store, clock):
     slack.dm("Globex said maybe, call back in spring")
     slack.fake.wait_for("chat.postMessage")
     assert slack.settle()
-    with store.tx() as tx:
+    with store.tx("T1") as tx:
         assert tx.claim_delivery("digest", "U1", "2026-11-23", clock.now())
     slack.deal("add Initech $8k", user="U2")
     counts = stored(store, "U1")
@@ -100,6 +100,7 @@ def two_workspaces(store, clock):
         for owner, team, company in (("U1", "T1", "Acme"), ("U9", "T2", "Otherco")):
             tx.add_deal(Deal(id=None, owner_id=owner, team_id=team, company=company, created_at=now),
                         Activity(kind=Kind.ADDED, at=now, text=f"added {company}"))
+    with store.tx("T1") as tx:
         tx.claim_delivery("digest", "U1", "2026-11-23", now)
     with store.engine.begin() as conn:
         conn.execute(text("CREATE TABLE slack_bots (team_id VARCHAR(32), bot_token VARCHAR(200))"))

@@ -158,8 +158,8 @@ class _Seeder:
 
 
 def _deals(store, user_id: str):
-    from bot.driver import TEAM  # the pretend workspace
-    with store.tx(TEAM) as tx:
+    from bot.driver import TEAM as WORKSPACE  # the pretend workspace's team id
+    with store.tx(WORKSPACE) as tx:
         return tx.deals(user_id, list(Status))
 
 
