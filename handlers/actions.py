@@ -30,8 +30,9 @@ def register(app: App) -> None:
 
 def ask_from(body: Any, store: Any, clock: Any, reps: Any, client: Any, coach: Any, settings: Any,
              source: Source = Source.BUTTON) -> Ask:
-    return ask_for(body["user"], team=team_of(body), store=store, clock=clock, reps=reps, client=client, coach=coach,
-                   settings=settings, channel_id=(body.get("channel") or {}).get("id", ""), source=source)
+    return ask_for(body["user"], store=store, clock=clock, reps=reps, client=client, coach=coach,
+                   settings=settings, channel_id=(body.get("channel") or {}).get("id", ""), source=source,
+                   team=team_of(body))
 
 
 def deal_id_of(action: Any) -> int:

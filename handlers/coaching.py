@@ -350,8 +350,8 @@ def submit_edit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: We
         ack(response_action="errors", errors={"text": problem or NOT_YOURS})
         return
     ack()
-    ask = ask_for(body["user"], team=team_of(body), store=store, clock=clock, reps=reps, client=client, coach=coach,
-                  settings=settings, source=Source.COACH)
+    ask = ask_for(body["user"], store=store, clock=clock, reps=reps, client=client, coach=coach,
+                  settings=settings, source=Source.COACH, team=team_of(body))
     subject = " ".join(str(v.get("subject") or "").split()) or None
     reply = log_draft(ask, found[1], text, subject)
     deliver(client, reps, ask.rep, reply, {k: meta[k] for k in ("response_url",) if meta.get(k)})

@@ -90,7 +90,8 @@ def ask_for(user: dict[str, Any], *, store: Any, clock: Any, reps: Any, client: 
     """An Ask for the Slack user in a payload (`{"id": ..., "team_id": ...}`), as a rep of the workspace
     `team` (the request's, `handlers.workspace.team_of`; default: the user's own team id)."""
     rep = reps.get(user["id"], team or user.get("team_id", ""))
-    return Ask(rep, DealLog(store, clock, rep.team_id), clock, client, store, coach, settings, reps=reps, **kw)
+    log = DealLog(store, clock, rep.team_id)  # this rep's workspace, bound for every query the Ask makes
+    return Ask(rep, log, clock, client, store, coach, settings, reps=reps, **kw)
 
 
 def deal_command(ack: Any, command: dict[str, Any], respond: Any, client: Any, store: Any, clock: Any, reps: Any,

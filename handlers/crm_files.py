@@ -20,8 +20,8 @@ from handlers import blocks as bk
 from handlers.crm.importer import Imported, import_csv
 from handlers.domain.amounts import Amount, format_amount
 from handlers.domain.crm_csv import MAX_BYTES, CsvFileError, parse_csv
-from handlers.workspace import team_of
 from handlers.mrkdwn import escape
+from handlers.workspace import team_of
 
 log = logging.getLogger(__name__)
 PREVIEW_ROWS = 5

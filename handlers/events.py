@@ -186,8 +186,8 @@ def _take(body, store, clock, state: str) -> tuple[str, dict] | None:
 
 
 def _ask(body, store, clock, reps, client, coach, settings) -> Ask:
-    return ask_for(body["user"], team=team_of(body), store=store, clock=clock, reps=reps, client=client,
-                   coach=coach, settings=settings, source=Source.CHAT)
+    return ask_for(body["user"], store=store, clock=clock, reps=reps, client=client, coach=coach,
+                   settings=settings, source=Source.CHAT, team=team_of(body))
 
 
 def _when(p: dict) -> datetime | None:

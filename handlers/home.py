@@ -35,7 +35,8 @@ def on_home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClien
     if event.get("tab") not in (None, "home"):
         return  # the Messages tab needs nothing from us
     rep = reps.get(event["user"], team_of(body))
-    client.views_publish(user_id=rep.user_id, view=home_view(rep, DealLog(store, clock, rep.team_id), clock.now()))
+    log = DealLog(store, clock, rep.team_id)
+    client.views_publish(user_id=rep.user_id, view=home_view(rep, log, clock.now()))
 
 
 def home_view(rep: Rep, log: DealLog, now: datetime) -> dict[str, Any]:

@@ -61,8 +61,8 @@ def submit_log(ack: Any, body: Any, view: Any, client: Any, store: Any, clock: A
     ack()
     meta = json.loads(view.get("private_metadata") or "{}")
     source = Source.SHORTCUT if meta.get("source") == "shortcut" else Source.MODAL
-    ask = ask_for(body["user"], team=team_of(body), store=store, clock=clock, reps=reps, client=client, coach=coach,
-                  settings=settings, source=source)
+    ask = ask_for(body["user"], store=store, clock=clock, reps=reps, client=client, coach=coach,
+                  settings=settings, source=source, team=team_of(body))
     rep = ask.rep
     if meta.get("proposal"):  # an edited chat proposal: settle it so its buttons can't log it twice
         with store.tx(rep.team_id) as tx:

@@ -54,8 +54,8 @@ def submit_add_deal(ack: Any, body: Any, view: Any, client: Any, store: Any, clo
         ack(response_action="errors", errors=errors)
         return
     ack()
-    ask = ask_for(body["user"], team=team_of(body), store=store, clock=clock, reps=reps, client=client, coach=coach,
-                  settings=settings, source=Source.MODAL)
+    ask = ask_for(body["user"], store=store, clock=clock, reps=reps, client=client, coach=coach,
+                  settings=settings, source=Source.MODAL, team=team_of(body))
     rep = ask.rep
     reply = do_add(ask, Command("add", company=company, amount=amount, when=when, contact=v.get("contact"),
                                 stage=v.get("stage"), note=(v.get("note") or "").strip()))
@@ -74,8 +74,8 @@ def submit_meeting(ack: Any, body: Any, view: Any, client: Any, store: Any, cloc
         return
     ack()
     meta = json.loads(view.get("private_metadata") or "{}")
-    ask = ask_for(body["user"], team=team_of(body), store=store, clock=clock, reps=reps, client=client, coach=coach,
-                  settings=settings, source=Source.MODAL)
+    ask = ask_for(body["user"], store=store, clock=clock, reps=reps, client=client, coach=coach,
+                  settings=settings, source=Source.MODAL, team=team_of(body))
     rep = ask.rep
     reply = log_on(ask, int(meta.get("deal", 0)), Kind.MEETING, (v.get("note") or "").strip(), when)
     deliver(client, reps, rep, reply, meta)

@@ -24,7 +24,7 @@ def advisory_key(name: str) -> int:
 
 
 class Unscoped(RuntimeError):
-    """A write that needs a workspace was made in a transaction bound to none (`store.tx()` without a team)."""
+    """A write that needs a workspace was made in a transaction bound to none (`store.tx()`, no team)."""
 
 
 class AmbiguousWorkspace(ValueError):
@@ -75,7 +75,7 @@ class TxBase:
         q = select(func.count()).select_from(table)
         if self.team is not None:
             q = (q.join(t.Deal, t.Deal.id == t.Activity.deal_id).where(t.Deal.team_id == self.team)
-                 if table is t.Activity else q.where(table.team_id == self.team))
+                 if table is t.Activity else q.where(table.__table__.c.team_id == self.team))
         return self.s.scalar(q) or 0
 
     def _insert_once(self, table: type[t.Base], values: dict[str, Any]) -> bool:

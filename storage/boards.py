@@ -19,15 +19,15 @@ class BoardQueries(DealQueries):  # closed_by reads DealQueries.closed_between
         """Which of `user_ids` have logged at least one deal: the reps a channel's board lists."""
         found: set[str] = set()
         for chunk in self._chunks(user_ids):
-            found.update(self.s.scalars(select(t.Deal.owner_id).where(t.Deal.owner_id.in_(chunk),
-                                                                       *self._scoped(t.Deal.team_id)).distinct()))
+            q = select(t.Deal.owner_id).where(t.Deal.owner_id.in_(chunk), *self._scoped(t.Deal.team_id))
+            found.update(self.s.scalars(q.distinct()))
         return found
 
     def reps_among(self, user_ids: Iterable[str]) -> list[m.Rep]:
         reps: list[m.Rep] = []
         for chunk in self._chunks(user_ids):
-            reps += [rows.rep(r) for r in self.s.scalars(select(t.Rep).where(t.Rep.user_id.in_(chunk),
-                                                                                   *self._scoped(t.Rep.team_id)))]
+            q = select(t.Rep).where(t.Rep.user_id.in_(chunk), *self._scoped(t.Rep.team_id))
+            reps += [rows.rep(r) for r in self.s.scalars(q)]
         return reps
 
     def closed_by(self, owners: Iterable[str], start: datetime, end: datetime) -> list[m.Deal]:

@@ -25,5 +25,6 @@ class ChannelQueries(TxBase):
         return ch
 
     def channels(self) -> list[m.ChannelSettings]:
-        q = select(t.Channel).where(*self._scoped(t.Channel.team_id)).order_by(t.Channel.team_id, t.Channel.id)
+        q = (select(t.Channel).where(*self._scoped(t.Channel.team_id))
+             .order_by(t.Channel.team_id, t.Channel.id))
         return [rows.channel(r) for r in self.s.scalars(q)]

@@ -52,9 +52,11 @@ class CrmQueries(TxBase):
                   new: bool = False) -> None:
         """Link (or re-link) the deal; `new`: the caller knows there is no link yet (saves a query)."""
         row = None if new else self.s.scalars(select(t.CrmLink).where(
-            t.CrmLink.system == system, t.CrmLink.external_id == external_id, *self._scoped(t.CrmLink.team_id))).first()
+            t.CrmLink.system == system, t.CrmLink.external_id == external_id,
+            *self._scoped(t.CrmLink.team_id))).first()
         if row is None:
-            self.s.add(t.CrmLink(team_id=self._team(), system=system, external_id=external_id, deal_id=deal_id, synced=synced,
+            self.s.add(t.CrmLink(team_id=self._team(), system=system, external_id=external_id, deal_id=deal_id,
+                                 synced=synced,
                                  synced_at=now))
         else:
             row.deal_id, row.synced, row.synced_at = deal_id, synced, now
@@ -66,14 +68,15 @@ class CrmQueries(TxBase):
         if not items:
             return
         team = self._team()
-        ids = self.s.scalars(insert(t.Deal).returning(t.Deal.id, sort_by_parameter_order=True),
-                             [rows.deal_columns(d.replace(team_id=self._team(d.team_id))) for d, _, _, _ in items]).all()
+        new = [rows.deal_columns(d.replace(team_id=self._team(d.team_id))) for d, _, _, _ in items]
+        ids = self.s.scalars(insert(t.Deal).returning(t.Deal.id, sort_by_parameter_order=True), new).all()
         acts = [{**rows.activity_columns(a), "deal_id": i} for i, (_, history, _, _) in zip(ids, items, strict=True)
                 for a in history]
         if acts:
             self.s.execute(insert(t.Activity), acts)
         self.s.execute(insert(t.CrmLink), [
-            {"team_id": team, "system": system, "external_id": ext, "deal_id": i, "synced": snap, "synced_at": now}
+            {"team_id": team, "system": system, "external_id": ext, "deal_id": i, "synced": snap,
+             "synced_at": now}
             for i, (_, _, ext, snap) in zip(ids, items, strict=True)])
 
     def remote_ids(self, system: str, deal_ids: Iterable[int]) -> dict[int, tuple[str, dict | None]]:
@@ -82,7 +85,8 @@ class CrmQueries(TxBase):
         found: dict[int, tuple[str, dict | None]] = {}
         for i in range(0, len(ids), 500):
             q = select(t.CrmLink.deal_id, t.CrmLink.external_id, t.CrmLink.synced).where(
-                t.CrmLink.system == system, t.CrmLink.deal_id.in_(ids[i:i + 500]), *self._scoped(t.CrmLink.team_id))
+                t.CrmLink.system == system, t.CrmLink.deal_id.in_(ids[i:i + 500]),
+                *self._scoped(t.CrmLink.team_id))
             for deal_id, ext, synced in self.s.execute(q):
                 found[deal_id] = (ext, synced)
         return found
@@ -93,8 +97,8 @@ class CrmQueries(TxBase):
         if not owners:
             return []
         linked = select(t.CrmLink.deal_id).where(t.CrmLink.system == system, t.CrmLink.deal_id == t.Deal.id)
-        q = (select(t.Deal.id).where(t.Deal.owner_id.in_(owners), *self._scoped(t.Deal.team_id), t.Deal.id > after,
-                                     ~linked.exists())
+        q = (select(t.Deal.id).where(t.Deal.owner_id.in_(owners), *self._scoped(t.Deal.team_id),
+                                     t.Deal.id > after, ~linked.exists())
              .order_by(t.Deal.id).limit(limit))
         return list(self.s.scalars(q))
 
@@ -103,7 +107,8 @@ class CrmQueries(TxBase):
                        .values(owner_id=owner_id))
 
     def deal_owner(self, deal_id: int) -> str | None:
-        return self.s.scalar(select(t.Deal.owner_id).where(t.Deal.id == deal_id, *self._scoped(t.Deal.team_id)))
+        q = select(t.Deal.owner_id).where(t.Deal.id == deal_id, *self._scoped(t.Deal.team_id))
+        return self.s.scalar(q)
 
     # -- state -----------------------------------------------------------------
     def crm_state(self, key: str) -> dict | None:
@@ -125,7 +130,8 @@ class CrmQueries(TxBase):
         q = (select(t.Activity.id, t.Activity.deal_id, t.Activity.kind, t.Activity.source, t.Activity.text,
                     t.Activity.at, t.Activity.when, t.Deal.owner_id)
              .join(t.Deal, t.Deal.id == t.Activity.deal_id)
-             .where(t.Activity.id > after_id, *self._scoped(t.Deal.team_id)).order_by(t.Activity.id).limit(limit))
+             .where(t.Activity.id > after_id, *self._scoped(t.Deal.team_id))
+             .order_by(t.Activity.id).limit(limit))
         return [tuple(r) for r in self.s.execute(q)]  # type: ignore[misc]
 
     def max_activity_id(self) -> int:
@@ -146,5 +152,5 @@ class CrmQueries(TxBase):
         """Deals by id, whoever owns them: for the sync, which acts for every matched rep."""
         ids = sorted(set(deal_ids))
         for i in range(0, len(ids), 500):
-            yield from (rows.deal(r) for r in self.s.scalars(select(t.Deal).where(t.Deal.id.in_(ids[i:i + 500]),
-                                                                             *self._scoped(t.Deal.team_id))))
+            q = select(t.Deal).where(t.Deal.id.in_(ids[i:i + 500]), *self._scoped(t.Deal.team_id))
+            yield from (rows.deal(r) for r in self.s.scalars(q))

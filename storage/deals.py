@@ -73,8 +73,8 @@ class DealQueries(TxBase):
 
     def closed_between(self, start: datetime, end: datetime, owners: Iterable[str] | None = None) -> list[m.Deal]:
         # `status IN (the closed ones)`, not `!= 'open'`: only that lets PostgreSQL seek ix_deals_status_closed_at
-        q = select(t.Deal).where(*self._scoped(t.Deal.team_id), t.Deal.status.in_(CLOSED), t.Deal.closed_at >= start,
-                                 t.Deal.closed_at < end)
+        q = select(t.Deal).where(*self._scoped(t.Deal.team_id), t.Deal.status.in_(CLOSED),
+                                 t.Deal.closed_at >= start, t.Deal.closed_at < end)
         if owners is not None:
             q = q.where(t.Deal.owner_id.in_(list(owners)))
         return [rows.deal(r) for r in self.s.scalars(q)]

@@ -181,7 +181,8 @@ def run_boards(services: Any, client: Any, *, period: str = "week", post: bool =
             else:
                 footer = f"The {PERIOD_WORDS[chosen]} so far ({zone}), posted on request · {TURN_OFF} stops boards here"
                 text, blocks = board_blocks(s, ch.details, footer)
-                _post_on_request(services, client, team, channel, f"{chosen.value[0]}{span.start:%Y%m%d%H%M}-",
+                _post_on_request(services, client, team, channel,
+                                 f"{chosen.value[0]}{span.start:%Y%m%d%H%M}-",
                                  text, bk.as_dicts(blocks), report)
         except SlackApiError as e:
             report.failed.append((channel, str(e.response.get("error"))))

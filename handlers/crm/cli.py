@@ -41,7 +41,8 @@ def slack_directory(settings: Settings, store) -> None:
                 if not email or u.get("deleted") or u.get("is_bot"):
                     continue
                 if tx.rep(u["id"]) is None:
-                    tx.save_rep(Rep(u["id"], team or u.get("team_id") or "", (u.get("real_name") or u.get("name") or "")[:200],
+                    tx.save_rep(Rep(u["id"], team or u.get("team_id") or "",
+                                    (u.get("real_name") or u.get("name") or "")[:200],
                                     valid_zone(u.get("tz"))))
                 tx.set_rep_email(u["id"], email)
         cursor = (page.get("response_metadata") or {}).get("next_cursor")

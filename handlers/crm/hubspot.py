@@ -70,7 +70,8 @@ class _Rollback(Exception):
 
 
 class HubSpotSync:
-    def __init__(self, store, clock, token: str, url: str, *, api: HubSpotApi | None = None, team: str | None = None):
+    def __init__(self, store, clock, token: str, url: str, *, api: HubSpotApi | None = None,
+                 team: str | None = None):
         """The sync of the HubSpot portal of one workspace, `team` (default: the database's only one): its
         reps, links and watermarks only."""
         self.store, self.clock = store, clock

@@ -142,7 +142,6 @@ def _closed_at(row: Row, now: datetime) -> datetime:
 
 
 def _add(tx, now: datetime, row: Row, owner: str, system: str, ext: str) -> None:
-    rep = tx.rep(owner)
     deal, first = new_deal(owner, row.company, now, source=Source.IMPORT, team_id=tx.team or "",
                            amount=row.amount, currency=row.currency,
                            stage=row.stage if row.status == "open" else None)  # "Closed Won" is an outcome

@@ -199,7 +199,8 @@ def _deliver(services: Any, client: Any, d: Due, p: Planned | None, home: str | 
         text, blocks = digest_blocks(p, services.settings.hardno_digest_hour, home)
         return Message(channel, text, bk.as_dicts(blocks), metadata_for(DIGEST, user, period))
 
-    outcome = deliver(services, client, DIGEST, user, period, compose, team=d.rep.team_id, unreachable=UNREACHABLE)
+    outcome = deliver(services, client, DIGEST, user, period, compose, team=d.rep.team_id,
+                      unreachable=UNREACHABLE)
     if outcome is None:
         report.already.append(user)  # another sweep got there first
         return
