@@ -127,6 +127,9 @@ def cmd_serve(args) -> int:
     http = args.http or not settings.socket_mode
     app = runtime(settings, http=http)
     store = app.services.store
+    from handlers.workspace import adopt_rows_without_team
+    if adopted := adopt_rows_without_team(store, app.client):
+        log.info("%d rows from before workspaces now belong to this token's workspace", adopted)
 
     def ready():
         return readiness(store.engine)

@@ -32,3 +32,20 @@ def team_of_token(client: Any) -> str:
     with _lock:
         _token_teams[token] = team
     return team
+
+
+def adopt_rows_without_team(store: Any, client: Any) -> int:
+    """On `serve`'s start with one bot token: rows of a database from before workspaces whose team was never
+    known ("", and no other team on record) become the token's workspace's, so they stay visible to its
+    requests. Nothing when the team can't be known or the database already names one. How many rows."""
+    from storage.base import AmbiguousWorkspace
+    team = team_of_token(client)
+    if not team:
+        return 0
+    try:
+        if store.only_workspace() != "":
+            return 0
+    except AmbiguousWorkspace:
+        return 0
+    with store.tx(team) as tx:
+        return int(tx.adopt_rows_without_team())

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, union
+from sqlalchemy import select, union, update
 
 from storage import models as t
-from storage.base import TxBase
+from storage.base import TxBase, rowcount
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,15 @@ class WorkspaceQueries(TxBase):
                   select(t.Channel.team_id).where(*self._scoped(t.Channel.team_id)),
                   select(t.Workspace.team_id).where(*self._scoped(t.Workspace.team_id)))
         return sorted(team for team in self.s.scalars(q) if team)
+
+    def adopt_rows_without_team(self) -> int:
+        """Give this transaction's workspace every row whose team was never known (""): a single-token
+        database from before workspaces, upgraded with no team on record anywhere. How many rows."""
+        team, moved = self._team(), 0
+        for model in (t.Rep, t.Channel, t.Deal, t.Proposal, t.Delivery, t.CrmLink, t.CrmState):
+            column = model.__table__.c.team_id
+            moved += rowcount(self.s.execute(update(model).where(column == "").values(team_id=team)))
+        return moved
 
     def workspaces(self) -> list[WorkspaceInfo]:
         """Every workspace with a row (scoped: just this one), in team order."""

@@ -358,3 +358,16 @@ def test_rows_of_a_database_whose_team_is_unknown_take_their_reps_team(at_0006):
         proposals = set(c.scalars(text("SELECT team_id FROM proposals")))
     assert owners == {"U1": T1, "U2": ""} and deliveries == {"digest": T1, "board": ""}
     assert links == {T1} and proposals == {T1}
+
+
+def test_serve_gives_a_teamless_database_to_the_tokens_workspace(slack, store, clock):
+    """A database whose rows never knew their team ("", none on record): on start with a bot token they
+    become the token's workspace's (auth.test), and its requests see them."""
+    from handlers.domain.model import new_deal
+    from handlers.workspace import adopt_rows_without_team
+    with store.tx("") as tx:
+        tx.save_rep(Rep("U1", "", name="Dana", tz=NY, tz_checked_at=clock.now()))
+        tx.add_deal(*new_deal("U1", "Oldco", clock.now()))
+    assert adopt_rows_without_team(store, slack.client) == 2
+    assert deals(store, T1) == ["Oldco"] and "Oldco" in listing(slack, T1)
+    assert adopt_rows_without_team(store, slack.client) == 0  # the database names its workspace now
