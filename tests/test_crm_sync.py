@@ -205,11 +205,11 @@ def test_the_daily_budget_spans_syncs_and_a_daily_429_stops_until_later(team, cl
     from handlers.crm.hubspot_api import DAILY
     hs.add_deal("Acme", "101", modified_ms=T0)
     day = f"hubspot:daily:{clock.now().date().isoformat()}"
-    with team.tx() as tx:
+    with team.tx("T1") as tx:
         tx.set_crm_state(day, {"requests": DAILY - 2})  # earlier syncs today used nearly all of it
     r = sync(team, clock, hs)
     assert "daily" in r.failed and r.pulled == 0 and len(hs.calls("/search")) == 0
-    with team.tx() as tx:
+    with team.tx("T1") as tx:
         assert tx.crm_state(day) == {"requests": DAILY}
     clock.advance(timedelta(days=1))  # a new day, a new budget
     with FakeHubSpot(daily=2) as tight:  # HubSpot's own daily 429 (policy DAILY) is not retried
@@ -225,7 +225,7 @@ def test_an_activity_committed_behind_the_push_watermark_is_still_pushed_once(te
     sync(team, clock, hs)
     acme = deals(team, "U1")["Acme"]
     DealLog(team, clock).log("U1", acme.id, Kind.MAYBE, "late commit")
-    with team.tx() as tx:  # a later id was read first: the watermark is already past this activity
+    with team.tx("T1") as tx:  # a later id was read first: the watermark is already past this activity
         tx.set_crm_state("hubspot:push", {"after": tx.max_activity_id() + 5})
     assert sync(team, clock, hs).pushed == 1 and len(hs.notes) == 1
     assert sync(team, clock, hs).pushed == 0 and len(hs.notes) == 1
