@@ -137,7 +137,7 @@ def test_a_board_posted_on_request_after_an_unsure_one_is_not_posted_twice(week_
 # -- a claim whose instance died --------------------------------------------------------------------------
 
 def dead_instance_claims(store, kind: str, target: str, period: str, at) -> None:
-    with store.tx() as tx:
+    with store.tx("T1") as tx:  # the demo workspace's claim
         assert tx.claim_delivery(kind, target, period, at)
 
 
