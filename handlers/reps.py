@@ -16,8 +16,15 @@ REFRESH = timedelta(days=1)  # people travel and DST rules change; ask Slack aga
 
 
 class RepDirectory:
-    def __init__(self, store, client: WebClient, clock):
-        self.store, self.client, self.clock = store, client, clock
+    """`clients` (bot/workspaces.py) gives each workspace's client; without it, `client` speaks for all."""
+
+    def __init__(self, store, client: WebClient, clock, clients=None):
+        self.store, self.client, self.clock, self.clients = store, client, clock, clients
+
+    def _client(self, team_id: str) -> WebClient:
+        if self.clients is None or not self.clients.multi:
+            return self.client
+        return self.clients.for_team(team_id) or self.client  # not installed: Slack answers not_authed
 
     def get(self, user_id: str, team_id: str = "") -> Rep:
         """The rep, with a time zone no older than a day (or the cached one if Slack can't say)."""
@@ -28,7 +35,7 @@ class RepDirectory:
             return rep
         rep = rep or Rep(user_id, team_id)
         try:
-            user = self.client.users_info(user=user_id)["user"]
+            user = self._client(team_id or rep.team_id).users_info(user=user_id)["user"]
         except SlackApiError as e:
             log.warning("users.info failed for %s: %s; keeping zone %s", user_id, e.response.get("error"), rep.tz)
             return rep
@@ -46,7 +53,7 @@ class RepDirectory:
         """The rep's DM channel with the bot: conversations.open once, then cached."""
         if rep.dm_channel:
             return rep.dm_channel
-        channel = self.client.conversations_open(users=rep.user_id)["channel"]["id"]
+        channel = self._client(rep.team_id).conversations_open(users=rep.user_id)["channel"]["id"]
         with self.store.tx() as tx:
             current = tx.rep(rep.user_id) or rep
             tx.save_rep(current.replace(dm_channel=channel))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -67,6 +69,9 @@ class Workspace(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     tz: Mapped[str | None] = mapped_column(String(64))  # for the leaderboard when a channel sets none
     thresholds: Mapped[dict | None] = mapped_column(JSON)  # overrides of the nudger's Thresholds
+    # app_uninstalled (or its bot token revoked): its data goes HARDNO_UNINSTALL_GRACE_DAYS later unless it
+    # installs again first (which clears this)
+    uninstalled_at: Mapped[datetime | None]
 
 
 class Rep(Base):
@@ -229,3 +234,21 @@ class CrmPush(Base):
     deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), index=True)
     remote_id: Mapped[str | None] = mapped_column(String(64))
     done_at: Mapped[datetime]
+
+
+# -- OAuth (SLACK_CLIENT_ID/SECRET): slack_sdk's own tables, built by its own classmethods so that its
+# SQLAlchemy stores query exactly what our migrations create (storage/installations.py wraps them). Token
+# columns are TEXT, not slack_sdk's VARCHAR(200): they hold Fernet ciphertext, about 2.7x the token.
+SLACK_INSTALLATIONS, SLACK_BOTS, SLACK_OAUTH_STATES = "slack_installations", "slack_bots", "slack_oauth_states"
+
+
+def _widen_token_columns(table, names: tuple[str, ...]) -> None:
+    for name in names:
+        table.c[name].type = Text()
+
+
+_widen_token_columns(SQLAlchemyInstallationStore.build_installations_table(Base.metadata, SLACK_INSTALLATIONS),
+                     ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token"))
+_widen_token_columns(SQLAlchemyInstallationStore.build_bots_table(Base.metadata, SLACK_BOTS),
+                     ("bot_token", "bot_refresh_token"))
+SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, SLACK_OAUTH_STATES)
