@@ -43,7 +43,8 @@ class RepDirectory:
         # The real name first: drafts sign off with the first name, boards show it to the team.
         name = user.get("real_name") or profile.get("real_name") or profile.get("display_name") or user.get("name")
         rep = rep.replace(name=(name or rep.name)[:200], tz=valid_zone(user.get("tz"), rep.tz),
-                          team_id=user.get("team_id") or team_id or rep.team_id, tz_checked_at=now)
+                          # the workspace asked about first: on Grid a user's home team may be another one
+                          team_id=team_id or user.get("team_id") or rep.team_id, tz_checked_at=now)
         with self.store.tx() as tx:
             tx.save_rep(rep)
             tx.set_rep_email(user_id, profile.get("email"))  # users:read.email: the CRM sync matches owners by it
