@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import json
 import logging
 import os
 import subprocess
@@ -18,20 +19,24 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import yaml
 from cryptography.fernet import Fernet
-from sqlalchemy import text
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import MetaData, Text, text
 
 from bot import logs, oauth
 from bot.app import create_app
 from bot.config import Settings
-from bot.driver import SECRET, SlackDriver, bolt_listener_executor
+from bot.driver import SECRET, SlackDriver, _Inflight, bolt_listener_executor
 from bot.runners import HttpRunner
 from bot.scheduler import housekeeping, jobs, run_job
 from bot.slack_client import make_client
 from handlers.digest import sweep_digests
 from handlers.domain.model import Status
+from storage.installations import SECRET_COLUMNS
 from storage.models import Base
 from tests.fakeslack import CLIENT_ID, CLIENT_SECRET
-from tests.test_nudger import digests
+from tests.test_nudger import digests, stuck
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = Fernet.generate_key().decode()
@@ -43,9 +48,7 @@ class OAuthDriver(SlackDriver):
     """The real app in OAuth mode behind its HTTP runner: no bot token of its own; requests come from
     whichever workspace `team` names."""
 
-    def __init__(self, store, clock, fake, *, threads: int = 4, **settings):  # noqa: D107
-        from bot.driver import _Inflight
-        from slack_sdk.signature import SignatureVerifier
+    def __init__(self, store, clock, fake, *, threads: int = 4, **settings):
         self.store, self.clock, self.fake = store, clock, fake
         self.settings = Settings(_env_file=None, slack_signing_secret=SECRET, slack_api_url=fake.api_url,
                                  slack_client_id=CLIENT_ID, slack_client_secret=CLIENT_SECRET,
@@ -68,7 +71,6 @@ class OAuthDriver(SlackDriver):
                           "trigger_id": "trig.1"}, **kw)
 
     def workspace_event(self, event: dict, team: str):
-        import json
         body = {"token": "legacy", "team_id": team, "api_app_id": "A1", "event": event, "type": "event_callback",
                 "event_id": f"Ev{team}{event['type']}{os.urandom(4).hex()}", "event_time": 1,
                 "authorizations": [{"team_id": team, "user_id": f"UBOT{team}", "is_bot": True}]}
@@ -145,6 +147,27 @@ def add_deal(org, team: str, user: str, company: str) -> tuple[dict, list]:
     return reply, api_calls_since(org.fake, before)
 
 
+# -- the tables -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, build", [
+    ("slack_installations", lambda md: SQLAlchemyInstallationStore.build_installations_table(md, "slack_installations")),
+    ("slack_bots", lambda md: SQLAlchemyInstallationStore.build_bots_table(md, "slack_bots")),
+    ("slack_oauth_states", lambda md: SQLAlchemyOAuthStateStore.build_oauth_states_table(md, "slack_oauth_states")),
+])
+def test_our_oauth_tables_are_slack_sdks_own_but_for_wider_token_columns(name, build):
+    """storage/models.py writes slack_sdk's tables out (storage must not import slack_sdk): a slack_sdk
+    that adds, drops or changes a column fails here, before its store queries a column we lack."""
+    theirs, ours = build(MetaData()), Base.metadata.tables[name]
+    wide = set(SECRET_COLUMNS.get(name, ()))
+
+    def shape(table, widened=frozenset()):
+        return [(c.name, repr(Text()) if c.name in widened else repr(c.type), c.nullable, c.primary_key)
+                for c in table.c]
+    assert shape(ours) == shape(theirs, wide)
+    assert sorted((i.name, [c.name for c in i.columns]) for i in ours.indexes) == \
+        sorted((i.name, [c.name for c in i.columns]) for i in theirs.indexes)
+
+
 # -- the install flow ------------------------------------------------------------------------------------
 
 def test_install_sets_a_state_cookie_and_sends_the_admin_to_slack_with_the_apps_scopes(org):
@@ -212,7 +235,6 @@ def test_each_workspaces_command_is_answered_with_its_own_token(org, fake, store
 
 
 def test_a_scheduled_sweep_posts_each_reps_digest_with_their_workspaces_token(org, fake, store, clock):
-    from tests.test_nudger import stuck
     for team in ("T1", "T2"):
         assert org.install(team)[0] == 200
     org.team = "T1"
@@ -379,7 +401,6 @@ def test_oauth_without_a_usable_token_key_exits_2_with_one_line(env, says, tmp_p
 
 
 def test_the_manifest_carries_the_redirect_url_in_oauth_mode(tmp_path):
-    import json
     p = _serve({"SLACK_CLIENT_ID": CLIENT_ID, "SLACK_CLIENT_SECRET": "x"}, tmp_path,
                "manifest", "--url", "https://hardno.example.com/")
     assert p.returncode == 0, p.stderr
