@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import yaml
 from cryptography.fernet import Fernet
+from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.signature import SignatureVerifier
@@ -31,9 +32,10 @@ from bot.driver import SECRET, SlackDriver, _Inflight, bolt_listener_executor
 from bot.runners import HttpRunner
 from bot.scheduler import housekeeping, jobs, run_job
 from bot.slack_client import make_client
+from bot.workspaces import InstalledClients
 from handlers.digest import sweep_digests
 from handlers.domain.model import Status
-from storage.installations import SECRET_COLUMNS
+from storage.installations import SECRET_COLUMNS, SealedInstallationStore
 from storage.models import Base
 from tests.fakeslack import CLIENT_ID, CLIENT_SECRET
 from tests.test_nudger import digests, stuck
@@ -419,3 +421,24 @@ def test_no_log_line_carries_a_token():
         handler.emit(record)
     assert "xoxb-1-2-abc" not in out.getvalue() and "xoxe-1-zz" not in out.getvalue()
     assert out.getvalue().count("xoxb-(redacted)") == 2
+
+
+def test_oauth_needs_http_mode(tmp_path):
+    p = _serve({"SLACK_CLIENT_ID": CLIENT_ID, "SLACK_CLIENT_SECRET": "x", "HARDNO_TOKEN_KEY": KEY,
+                "SLACK_APP_TOKEN": "xapp-1-x"}, tmp_path, "serve")
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == 2 and len(lines) == 1 and "--http" in lines[0], p.stderr
+
+
+def test_a_workspace_of_an_enterprise_grid_org_is_found_by_its_team_alone(store, fake):
+    """Rows carry a team id; a Grid workspace's install is keyed by (enterprise, team)."""
+    installations = SealedInstallationStore(CLIENT_ID, store.engine, KEY)
+    installations.save(Installation(app_id="A1", enterprise_id="E1", team_id="T3", team_name="Grid Sales",
+                                    bot_token="xoxb-3-grid", bot_id="B3", bot_user_id="UBOT3", user_id="UADMIN"))
+    clients = InstalledClients(installations, fake.api_url)
+    assert installations.installed() == [("E1", "T3")]
+    assert clients.for_team("T3").token == "xoxb-3-grid"
+    assert clients.for_team("T3", "E1").token == "xoxb-3-grid"
+    assert clients.for_team("T4") is None and clients.for_team("") is None
+    installations.delete_all(enterprise_id="E1", team_id="T3")
+    assert clients.for_team("T3") is None and installations.installed() == []

@@ -1,5 +1,6 @@
-"""OAuth: slack_sdk's installation, bot and state tables (token columns TEXT: they hold Fernet ciphertext),
-and when a workspace uninstalled the app
+"""OAuth: slack_sdk's installation, bot and state tables, and when a workspace uninstalled the app
+
+Token columns are TEXT (slack_sdk's are VARCHAR(200)): they hold Fernet ciphertext.
 
 Revision ID: 0008
 Revises: 0006
