@@ -171,12 +171,13 @@ class Settings(LogSettings):
         """Installed through OAuth in any number of workspaces (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)."""
         return self.slack_client_id is not None and self.slack_client_secret is not None
 
-    def require_oauth(self, http: bool) -> str:
-        """The token key, or ConfigError naming what OAuth mode is missing."""
-        if not http:
+    def require_oauth(self, http: bool, *, serving: bool = True) -> str:
+        """The token key, or ConfigError naming what OAuth mode is missing (`serving`: for `serve`, which
+        also needs HTTP mode and the signing secret; the jobs only read tokens)."""
+        if serving and not http:
             raise ConfigError("OAuth (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) serves its install pages over "
                               "HTTP: run `hardno serve --http` (or unset SLACK_APP_TOKEN)")
-        if not self.slack_signing_secret:
+        if serving and not self.slack_signing_secret:
             raise ConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify Slack's requests")
         if self.hardno_token_key is None:
             raise ConfigError("HARDNO_TOKEN_KEY is not set: with SLACK_CLIENT_ID and SLACK_CLIENT_SECRET each "

@@ -442,3 +442,9 @@ def test_a_workspace_of_an_enterprise_grid_org_is_found_by_its_team_alone(store,
     assert clients.for_team("T4") is None and clients.for_team("") is None
     installations.delete_all(enterprise_id="E1", team_id="T3")
     assert clients.for_team("T3") is None and installations.installed() == []
+
+
+def test_the_jobs_run_in_oauth_mode_without_a_signing_secret(tmp_path):
+    p = _serve({"SLACK_CLIENT_ID": CLIENT_ID, "SLACK_CLIENT_SECRET": "x", "HARDNO_TOKEN_KEY": KEY,
+                "SLACK_SIGNING_SECRET": ""}, tmp_path, "digest", "--now")
+    assert p.returncode == 0 and "digest: 0 sent" in p.stderr, p.stderr
