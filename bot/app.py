@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
@@ -17,10 +18,14 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.failures import Guarded, report_failure
 from bot.ordering import Arrivals
+from bot.workspaces import Clients, OneClient
 from handlers import register
 from handlers.reps import RepDirectory
 from storage import Store
 from storage.health import readiness
+
+if TYPE_CHECKING:
+    from bot.oauth import OAuth
 
 log = logging.getLogger("hardno")
 # Bolt acks from inside the listener, on its executor: with Bolt's default of 5 threads, five listeners busy
@@ -90,6 +95,8 @@ class Services:
     clock: Clock
     reps: RepDirectory
     coach: object  # handlers.coach.Coach
+    clients: Clients | None = None  # each workspace's client (bot/workspaces.py); None: `reps`' one client
+    installations: object = None  # OAuth mode: the installation store (storage/installations.py)
 
 
 def make_coach(settings: Settings):
@@ -102,20 +109,27 @@ def make_coach(settings: Settings):
 
 
 def create_app(settings: Settings, store: Store, clock: Clock, client: WebClient, coach=None,
-               *, verify_requests: bool = True) -> HardnoApp:
+               *, verify_requests: bool = True, oauth: OAuth | None = None) -> HardnoApp:
+    """The app; with `oauth` (OAuth mode, bot/oauth.py) `client` carries no token: Bolt's authorize gives
+    each request its workspace's, and `services.clients` every other call."""
     app = HardnoApp(client=client, signing_secret=(settings.slack_signing_secret.get_secret_value()
                                                    if settings.slack_signing_secret else "unused-in-socket-mode"),
                     request_verification_enabled=verify_requests and settings.slack_signing_secret is not None,
                     token_verification_enabled=False, process_before_response=False, logger=bolt_log,
+                    oauth_settings=oauth.settings if oauth is not None else None,
                     listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="hardno-listener"))
     if coach is None:
         coach = make_coach(settings)
-    services = Services(settings, store, clock, RepDirectory(store, client, clock), coach)
+    clients: Clients = oauth.clients if oauth is not None else OneClient(client)
+    installations = oauth.installations if oauth is not None else None
+    services = Services(settings, store, clock, RepDirectory(store, client, clock, clients), coach, clients,
+                        installations)
 
     @app.middleware
     def inject_services(context, next):
         context["store"], context["clock"] = services.store, services.clock
         context["reps"], context["coach"], context["settings"] = services.reps, services.coach, settings
+        context["installations"] = installations
         next()
 
     app.middleware(Arrivals(store).middleware)  # each rep's commands in arrival order (bot/ordering.py)

@@ -113,10 +113,26 @@ def runtime(settings: Settings, *, http: bool):
     from bot.app import create_app
     from bot.clock import Clock
     from bot.slack_client import make_client
+    if settings.oauth:
+        return oauth_runtime(settings, http=http)
     token = settings.require_slack(http=http)
     store = open_store(settings)
     client = make_client(token, settings.slack_api_url)
     return create_app(settings, store, Clock(), client)
+
+
+def oauth_runtime(settings: Settings, *, http: bool, verify_requests: bool = True):
+    """OAuth mode: no bot token of our own; each workspace's comes from its install (bot/oauth.py).
+    `verify_requests=False`: for the jobs, which serve nothing."""
+    from bot import oauth
+    from bot.app import create_app
+    from bot.clock import Clock
+    from bot.slack_client import make_client
+    key = settings.require_oauth(http=http, serving=verify_requests)
+    store = open_store(settings)
+    client = make_client(None, settings.slack_api_url)  # Bolt puts each request's token on its own copy
+    return create_app(settings, store, Clock(), client, verify_requests=verify_requests,
+                      oauth=oauth.setup(settings, store, key))
 
 
 def cmd_serve(args) -> int:
@@ -220,7 +236,9 @@ def dry_run_digest(settings: Settings, args) -> int:
 
 
 def runtime_for_jobs(settings: Settings):
-    """Jobs only need the bot token (no signing secret or app token)."""
+    """Jobs only need the bot token (no signing secret or app token); in OAuth mode each workspace's."""
+    if settings.oauth:
+        return oauth_runtime(settings, http=True, verify_requests=False)
     token = settings.slack_bot_token and settings.slack_bot_token.get_secret_value()
     if not token or not token.startswith("xoxb-"):
         raise ConfigError("SLACK_BOT_TOKEN is not set to an xoxb- bot token: the jobs read and post through "
@@ -236,8 +254,12 @@ def runtime_for_jobs(settings: Settings):
 def cmd_leaderboard(args) -> int:
     from handlers.board import run_boards
     app = runtime_for_jobs(load_settings())
-    report = run_boards(app.services, app.client, period=args.period, post=args.post, out=sys.stdout)
-    print(report.summary(), file=sys.stderr)
+    from bot.workspaces import OneClient
+    clients = app.services.clients or OneClient(app.client)
+    for enterprise_id, team_id in clients.installed():  # single-token mode: once, with the one client
+        client = clients.for_team(team_id, enterprise_id) or app.client
+        report = run_boards(app.services, client, period=args.period, post=args.post, out=sys.stdout)
+        print(report.summary(), file=sys.stderr)
     return 0
 
 
@@ -262,13 +284,14 @@ def cmd_manifest(args) -> int:
         raise ConfigError(f"app.yaml not found at {MANIFEST}")
     manifest = yaml.safe_load(MANIFEST.read_text())
     if args.url is not None:
-        manifest = http_manifest(manifest, args.url)
+        manifest = http_manifest(manifest, args.url, oauth=load_settings().oauth)
     print(json.dumps(manifest, indent=2))
     return 0
 
 
-def http_manifest(manifest: dict, base_url: str) -> dict:
-    """The manifest for HTTP mode: Slack sends everything to `base_url`/slack/events, Socket Mode off."""
+def http_manifest(manifest: dict, base_url: str, *, oauth: bool = False) -> dict:
+    """The manifest for HTTP mode: Slack sends everything to `base_url`/slack/events, Socket Mode off;
+    with `oauth` (SLACK_CLIENT_ID/SECRET set) Slack sends installers back to `base_url`/slack/oauth_redirect."""
     from urllib.parse import urlsplit
     parts = urlsplit(base_url.strip())
     if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
@@ -282,6 +305,8 @@ def http_manifest(manifest: dict, base_url: str) -> dict:
     settings.setdefault("event_subscriptions", {})["request_url"] = events
     settings.setdefault("interactivity", {})["request_url"] = events
     settings["socket_mode_enabled"] = False
+    if oauth:
+        out.setdefault("oauth_config", {})["redirect_urls"] = [base_url.strip().rstrip("/") + "/slack/oauth_redirect"]
     return out
 
 

@@ -61,6 +61,19 @@ def _one_of(v: str, allowed: tuple[str, ...]) -> str:
     return v
 
 
+KEYGEN = ('`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`')
+
+
+def fernet_key_ok(key: str) -> bool:
+    """Whether `key` is a Fernet key: 32 bytes, url-safe base64 (what Fernet.generate_key() makes)."""
+    import base64
+    import binascii
+    try:
+        return len(base64.urlsafe_b64decode(key.strip().encode())) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
 class ConfigError(Exception):
     """A one-line message saying what to set or fix (the CLI prints it and exits 2)."""
 
@@ -99,6 +112,11 @@ class Settings(LogSettings):
     hubspot_access_token: SecretStr | None = None  # a private app token: turns the CRM sync on
     hubspot_api_url: str = "https://api.hubapi.com"
     hardno_crm_sync_minutes: int = Field(15, ge=1, le=24 * 60)
+    # OAuth: both set, hardno installs in any number of workspaces, each with its own (encrypted) token
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    hardno_token_key: SecretStr | None = None  # a Fernet key: bot tokens are stored encrypted with it
+    hardno_uninstall_grace_days: int = Field(30, ge=0, le=3650)
 
     @field_validator("slack_api_url")
     @classmethod
@@ -114,6 +132,13 @@ class Settings(LogSettings):
             raise ValueError("must be an http(s) URL like https://api.hubapi.com")
         return v.rstrip("/")
 
+    @field_validator("hardno_token_key")
+    @classmethod
+    def _token_key(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not fernet_key_ok(v.get_secret_value()):
+            raise ValueError(f"must be a Fernet key (32 url-safe base64-encoded bytes); make one with {KEYGEN}")
+        return v
+
     @field_validator("hardno_leaderboard_cron")
     @classmethod
     def _cron(cls, v: str) -> str:
@@ -124,7 +149,8 @@ class Settings(LogSettings):
         return v
 
     @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", "openai_api_key",
-                     "openai_base_url", "hubspot_access_token", mode="before")
+                     "openai_base_url", "hubspot_access_token", "slack_client_id", "slack_client_secret",
+                     "hardno_token_key", mode="before")
     @classmethod
     def _blank_is_unset(cls, v):
         return None if isinstance(v, str) and not v.strip() else v
@@ -140,11 +166,33 @@ class Settings(LogSettings):
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
+    @property
+    def oauth(self) -> bool:
+        """Installed through OAuth in any number of workspaces (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)."""
+        return self.slack_client_id is not None and self.slack_client_secret is not None
+
+    def require_oauth(self, http: bool, *, serving: bool = True) -> str:
+        """The token key, or ConfigError naming what OAuth mode is missing (`serving`: for `serve`, which
+        also needs HTTP mode and the signing secret; the jobs only read tokens)."""
+        if serving and not http:
+            raise ConfigError("OAuth (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) serves its install pages over "
+                              "HTTP: run `hardno serve --http` (or unset SLACK_APP_TOKEN)")
+        if serving and not self.slack_signing_secret:
+            raise ConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify Slack's requests")
+        if self.hardno_token_key is None:
+            raise ConfigError("HARDNO_TOKEN_KEY is not set: with SLACK_CLIENT_ID and SLACK_CLIENT_SECRET each "
+                              f"workspace's token is stored encrypted with it; make one with {KEYGEN}")
+        return self.hardno_token_key.get_secret_value()
+
     def app_token(self) -> str:
         return self.slack_app_token.get_secret_value() if self.slack_app_token else ""
 
     def require_slack(self, http: bool) -> str:
-        """The bot token, or ConfigError naming what is missing to connect to Slack."""
+        """The bot token, or ConfigError naming what is missing to connect to Slack (single-token mode)."""
+        if (self.slack_client_id is None) != (self.slack_client_secret is None):
+            have, missing = (("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET") if self.slack_client_id
+                             else ("SLACK_CLIENT_SECRET", "SLACK_CLIENT_ID"))
+            raise ConfigError(f"{have} is set but {missing} is not: OAuth needs both (or unset {have})")
         hint = " (`hardno try` runs the bot without Slack)"
         token = self.slack_bot_token and self.slack_bot_token.get_secret_value()
         if not token:

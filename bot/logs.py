@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,13 @@ FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 requests_log = logging.getLogger("hardno.request")
+# Slack tokens (bot, user, app, refresh): slack_sdk logs oauth.v2.access's answer at DEBUG, token and all.
+TOKENS = re.compile(r"\b(xox[a-z]|xapp)-[A-Za-z0-9-]+")
+
+
+def redact(line: str) -> str:
+    """`line` with every Slack token in it replaced: no log line ever carries one, whatever logged it."""
+    return TOKENS.sub(lambda m: m.group(1) + "-(redacted)", line)
 
 
 class TextFormatter(logging.Formatter):
@@ -30,7 +38,7 @@ class TextFormatter(logging.Formatter):
         if fields:
             first, nl, rest = line.partition("\n")  # key=value stays on the message's line, before a traceback
             line = first + " " + " ".join(f"{k}={_text(v)}" for k, v in fields.items()) + nl + rest
-        return line
+        return redact(line)
 
 
 class JsonFormatter(logging.Formatter):
@@ -44,7 +52,7 @@ class JsonFormatter(logging.Formatter):
             out["exc"] = self.formatException(record.exc_info)
         elif record.exc_text:
             out["exc"] = record.exc_text
-        return json.dumps(out, default=str, ensure_ascii=False)
+        return redact(json.dumps(out, default=str, ensure_ascii=False))
 
 
 def _text(value: object) -> str:

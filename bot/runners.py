@@ -1,5 +1,6 @@
-"""Runners: HTTP (POST /slack/events, GET /healthz, /readyz, /metrics) on waitress, or Socket Mode (with an
-optional health port serving the same operations routes). Both stop cleanly on SIGTERM."""
+"""Runners: HTTP (POST /slack/events, GET /healthz, /readyz, /metrics, and in OAuth mode GET /slack/install
+and /slack/oauth_redirect, which Bolt's WSGI handler serves) on waitress, or Socket Mode (with an optional
+health port serving the same operations routes). Both stop cleanly on SIGTERM."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ Readiness = Callable[[], tuple[bool, dict]]
 
 
 def wsgi_app(app: App | None, healthy: Callable[[], bool], ready: Readiness | None = None):
-    """Slack's endpoint plus the operations routes: `/healthz` (200 when the database answers), `/readyz`
+    """Slack's endpoint (and, when the app has an OAuth flow, its install routes) plus the operations routes: `/healthz` (200 when the database answers), `/readyz`
     (200 when it answers and its migrations are current) and `/metrics` (Prometheus). Without an `app`,
     only the operations routes: Socket Mode's small health port."""
     slack = SlackRequestHandler(app, path="/slack/events") if app is not None else None
@@ -86,6 +87,7 @@ class HttpRunner:
     def __init__(self, app: App | None, healthy: Callable[[], bool], host: str = "127.0.0.1", port: int = 3000,
                  threads: int = 8, *, ready: Readiness | None = None):
         ready = ready or getattr(app, "ready", None)  # create_app gives its app one
+        self._app = app
         self.server = waitress.create_server(wsgi_app(app, healthy, ready), host=host, port=port, threads=threads,
                                              ident="hardno", clear_untrusted_proxy_headers=True)
         # One listener, or several sharing one socket map (MultiSocketServer, e.g. for "localhost").
@@ -107,6 +109,8 @@ class HttpRunner:
 
     def serve(self) -> None:
         log.info("hardno listening on %s/slack/events", self.url)
+        if getattr(self._app, "oauth_flow", None) is not None:
+            log.info("install it in a workspace from %s/slack/install (behind your public https URL)", self.url)
         self._run()
 
     def start_in_background(self) -> HttpRunner:

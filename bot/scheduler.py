@@ -20,6 +20,9 @@ class Job:
     name: str
     run: Callable[[Any, Any], Any]  # run(services, client)
     every: timedelta
+    # Run once per installed workspace with its client (OAuth mode; single-token mode: once). The others
+    # run once and look up the client of each row's workspace themselves (`services.clients`).
+    per_workspace: bool = False
 
 
 def jobs(*, crm: bool = True) -> list[Job]:
@@ -29,7 +32,8 @@ def jobs(*, crm: bool = True) -> list[Job]:
     return [
         # Due-ness is computed per rep from their zone, so one frequent sweep serves everyone.
         Job("digests", sweep_digests, timedelta(minutes=5)),
-        Job("leaderboards", sweep_boards, timedelta(minutes=5)),
+        # The channels a board goes to are the ones the workspace's token is in (users.conversations).
+        Job("leaderboards", sweep_boards, timedelta(minutes=5), per_workspace=True),
         # Live kudos: one line per channel for the closes since the last sweep (the batching is the rate limit).
         Job("kudos", sweep_kudos, timedelta(minutes=2)),
         Job("housekeeping", housekeeping, timedelta(hours=6)),
@@ -47,22 +51,45 @@ def crm_jobs() -> list[Job]:
 
 
 def housekeeping(services, client) -> None:
-    """Forget event ids older than Slack's retry window (a week is plenty)."""
+    """Forget event ids older than Slack's retry window (a week is plenty); delete the data of workspaces
+    that uninstalled the app more than HARDNO_UNINSTALL_GRACE_DAYS ago (handlers/installs.py)."""
+    from handlers.installs import purge_uninstalled
     with services.store.tx() as tx:
         tx.forget_events_before(services.clock.now() - timedelta(days=7))
         tx.forget_stale_proposals(services.clock.now())
+    purge_uninstalled(services.store, services.clock, services.settings)
 
 
 def run_job(job: Job, services, client) -> bool:
     """Run one job as the scheduler does; a failure is one line (the traceback at DEBUG), never raised:
     a failing sweep must not kill the scheduler, and the next run retries."""
     try:
-        job.run(services, client)
-        return True
+        clients = getattr(services, "clients", None)
+        if not job.per_workspace or clients is None or not clients.multi:
+            job.run(services, client)
+            return True
+        ok = True
+        for enterprise_id, team_id in clients.installed():
+            theirs = clients.for_team(team_id, enterprise_id)
+            if theirs is not None:  # uninstalled since the list was read
+                ok = _run_for(job, services, theirs, team_id) and ok
+        return ok
     except Exception as e:
         log.error("scheduled job %s failed: %s: %s (the next run retries)", job.name, type(e).__name__,
                   str(e).splitlines()[0] if str(e) else "")
         log.debug("scheduled job %s failed", job.name, exc_info=True)
+        return False
+
+
+def _run_for(job: Job, services, client, team_id: str | None) -> bool:
+    """One workspace's run of a per-workspace job: its failure doesn't stop the other workspaces'."""
+    try:
+        job.run(services, client)
+        return True
+    except Exception as e:
+        log.error("scheduled job %s failed for %s: %s: %s (the next run retries)", job.name, team_id,
+                  type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+        log.debug("scheduled job %s failed for %s", job.name, team_id, exc_info=True)
         return False
 
 

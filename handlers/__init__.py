@@ -23,6 +23,7 @@ def register(app: Any) -> None:
         events,
         export,
         home,
+        installs,
         privacy,
         settings,
         shortcuts,
@@ -44,6 +45,7 @@ def register(app: Any) -> None:
     board.register(app, verbs)
     coaching.register(app, verbs)
     privacy.register(app, verbs)
+    installs.register(app)
 
     @app.middleware
     def inject_verbs(context, next):  # noqa: ANN001 - Bolt's middleware signature

@@ -37,6 +37,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.metrics import DELIVERIES
 from bot.slack_client import poster
+from bot.workspaces import client_for
 from storage.deliveries import CLAIMED, sweep_lock
 
 log = logging.getLogger(__name__)
@@ -197,9 +198,16 @@ def reconcile(services: Any, client: Any, kind: str, team: str | None = None) ->
         unsure = tx.unsure_deliveries(kind)
     for u in unsure:
         ts = None
+        theirs = client
+        team = getattr(u, "team", None)  # the delivery's workspace, where rows carry one
+        if team is not None:
+            theirs = client_for(services, team, client)
+            if theirs is None:
+                continue  # not installed there (any more): nothing to look with
+            theirs = theirs if theirs is client else poster(theirs)
         if u.channel:
             try:
-                ts = find_post(client, u.channel, metadata_for(kind, u.target, u.period))
+                ts = find_post(theirs, u.channel, metadata_for(kind, u.target, u.period))
             except SlackApiError as e:  # e.g. missing_scope on an old install: it stays unknown, unlooked-for
                 log.warning("could not look for the unsure %s in %s: %s", kind, u.channel, _said(e))
                 if _said(e) != "ratelimited":  # nothing will change by the next sweep

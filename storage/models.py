@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     Date,
     DateTime,
     ForeignKey,
@@ -17,9 +18,11 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy import text as sql  # `text` is also a column name in this module
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -71,6 +74,9 @@ class Workspace(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     tz: Mapped[str | None] = mapped_column(String(64))  # for the leaderboard when a channel sets none
     thresholds: Mapped[dict | None] = mapped_column(JSON)  # overrides of the nudger's Thresholds
+    # app_uninstalled (or its bot token revoked): its data goes HARDNO_UNINSTALL_GRACE_DAYS later unless it
+    # installs again first (which clears this)
+    uninstalled_at: Mapped[datetime | None]
 
 
 class Rep(Base):
@@ -247,3 +253,74 @@ class CrmPush(Base):
     deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), index=True)
     remote_id: Mapped[str | None] = mapped_column(String(64))
     done_at: Mapped[datetime]
+
+
+# -- OAuth (SLACK_CLIENT_ID/SECRET): slack_sdk's SQLAlchemy stores' tables, column for column as its
+# `build_installations_table` / `build_bots_table` / `build_oauth_states_table` make them (tests/test_oauth.py
+# compares them), so its stores query exactly what our migrations create; storage/installations.py wraps
+# them. Written out here because importing storage must not load slack_sdk (tests/test_layering.py).
+# Token columns are TEXT, not VARCHAR(200): they hold Fernet ciphertext, about 2.7x the token's length.
+SLACK_INSTALLATIONS, SLACK_BOTS, SLACK_OAUTH_STATES = "slack_installations", "slack_bots", "slack_oauth_states"
+
+
+def _installed_at() -> Column:
+    return Column("installed_at", DateTime, nullable=False, default=func.now())
+
+
+slack_installations = Table(
+    SLACK_INSTALLATIONS, Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client_id", String(32), nullable=False),
+    Column("app_id", String(32), nullable=False),
+    Column("enterprise_id", String(32)),
+    Column("enterprise_name", String(200)),
+    Column("enterprise_url", String(200)),
+    Column("team_id", String(32)),
+    Column("team_name", String(200)),
+    Column("bot_token", Text),
+    Column("bot_id", String(32)),
+    Column("bot_user_id", String(32)),
+    Column("bot_scopes", String(1000)),
+    Column("bot_refresh_token", Text),
+    Column("bot_token_expires_at", DateTime),
+    Column("user_id", String(32), nullable=False),
+    Column("user_token", Text),
+    Column("user_scopes", String(1000)),
+    Column("user_refresh_token", Text),
+    Column("user_token_expires_at", DateTime),
+    Column("incoming_webhook_url", String(200)),
+    Column("incoming_webhook_channel", String(200)),
+    Column("incoming_webhook_channel_id", String(200)),
+    Column("incoming_webhook_configuration_url", String(200)),
+    Column("is_enterprise_install", Boolean, default=False, nullable=False),
+    Column("token_type", String(32)),
+    _installed_at(),
+    Index(f"{SLACK_INSTALLATIONS}_idx", "client_id", "enterprise_id", "team_id", "user_id", "installed_at"),
+)
+
+slack_bots = Table(
+    SLACK_BOTS, Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client_id", String(32), nullable=False),
+    Column("app_id", String(32), nullable=False),
+    Column("enterprise_id", String(32)),
+    Column("enterprise_name", String(200)),
+    Column("team_id", String(32)),
+    Column("team_name", String(200)),
+    Column("bot_token", Text),
+    Column("bot_id", String(32)),
+    Column("bot_user_id", String(32)),
+    Column("bot_scopes", String(1000)),
+    Column("bot_refresh_token", Text),
+    Column("bot_token_expires_at", DateTime),
+    Column("is_enterprise_install", Boolean, default=False, nullable=False),
+    _installed_at(),
+    Index(f"{SLACK_BOTS}_idx", "client_id", "enterprise_id", "team_id", "installed_at"),
+)
+
+slack_oauth_states = Table(
+    SLACK_OAUTH_STATES, Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("state", String(200), nullable=False),
+    Column("expire_at", DateTime, nullable=False),
+)

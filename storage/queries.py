@@ -27,6 +27,7 @@ from storage.planning import PlanningQueries
 from storage.privacy import PrivacyQueries
 from storage.proposals import ProposalQueries
 from storage.reps import RepQueries
+from storage.uninstalls import UninstallQueries
 from storage.workspaces import WorkspaceQueries
 
 
@@ -114,7 +115,7 @@ class Store:
 
 
 class Tx(DeliveryQueries, BoardQueries, PlanningQueries, RepQueries, DealQueries, ChannelQueries, EventQueries,
-         ProposalQueries, CrmQueries, PrivacyQueries, WorkspaceQueries):
+         ProposalQueries, CrmQueries, PrivacyQueries, WorkspaceQueries, UninstallQueries):
     """One transaction: every group of queries, on one session (see `storage.base.TxBase`). Scheduled
     deliveries, the leaderboard's reads and the digest's planning scan are `storage.deliveries`,
     `storage.boards` and `storage.planning`."""

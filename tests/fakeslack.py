@@ -6,13 +6,43 @@ connection.
 
 from __future__ import annotations
 
+import base64
+import itertools
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from bot.sandbox.fakeslack import Call, _Failure, validate_blocks, validate_message, validate_view
+from bot.sandbox.fakeslack import (
+    _BOT_SCOPES,
+    Call,
+    _Answer,
+    _err,
+    _Failure,
+    _ok,
+    validate_blocks,
+    validate_message,
+    validate_view,
+)
 from bot.sandbox.fakeslack import FakeSlack as SandboxSlack
 
-__all__ = ["Call", "FakeSlack", "validate_blocks", "validate_message", "validate_view"]
+__all__ = ["Call", "FakeSlack", "Install", "validate_blocks", "validate_message", "validate_view"]
+
+CLIENT_ID, CLIENT_SECRET = "1111.2222", "fake-client-secret"
+
+
+@dataclass
+class Install:
+    """A workspace the app can be installed in through OAuth, and the tokens Slack issues it."""
+
+    team_id: str
+    team_name: str
+    bot_token: str
+    bot_user_id: str
+    bot_id: str
+    installer: str = "UADMIN"
+    user_token: str | None = None
+    enterprise_id: str | None = None
+    enterprise_name: str | None = None
 
 
 class FakeSlack(SandboxSlack):
@@ -23,6 +53,13 @@ class FakeSlack(SandboxSlack):
         self._failures: dict[str, list[_Failure]] = {}
         self._limits: dict[str, tuple[float, bool]] = {}  # method -> (calls per second, per channel?)
         self._buckets: dict[tuple[str, str], list[float]] = {}
+        # OAuth: workspaces that can install, their one-time codes and the tokens Slack issued
+        self.client_id, self.client_secret = CLIENT_ID, CLIENT_SECRET
+        self.installs: dict[str, Install] = {}
+        self._codes: dict[str, str] = {}  # code -> team id
+        self._tokens: dict[str, Install] = {}  # token -> its workspace
+        self._revoked: set[str] = set()
+        self._codes_made = itertools.count(1)
 
     def reset(self) -> None:
         """Forget recorded calls, block errors, posted messages and pending failures (the directory stays)."""
@@ -99,3 +136,88 @@ class FakeSlack(SandboxSlack):
             if rule.remaining <= 0:
                 rules.pop(0)
         return rule
+
+
+    # -- OAuth ------------------------------------------------------------------------------------------------
+    def add_install(self, team_id: str, team_name: str, *, enterprise_id: str | None = None,
+                    enterprise_name: str | None = None, user_token: bool = False) -> Install:
+        """A workspace the app can be installed in: its tokens (bot, and a user token when asked) are issued
+        by oauth.v2.access for a code from :meth:`grant`, and auth.test answers each with this workspace."""
+        n = len(self.installs) + 1
+        install = Install(team_id, team_name, bot_token=f"xoxb-{n}00{n}-{team_id.lower()}-bottoken{n:04d}",
+                          bot_user_id=f"UBOT{team_id}", bot_id=f"B{team_id}",
+                          user_token=f"xoxp-{n}00{n}-{team_id.lower()}-usertoken{n:04d}" if user_token else None,
+                          enterprise_id=enterprise_id, enterprise_name=enterprise_name)
+        with self._cond:
+            self.installs[team_id] = install
+            self._tokens[install.bot_token] = install
+            if install.user_token:
+                self._tokens[install.user_token] = install
+        return install
+
+    def grant(self, team_id: str) -> str:
+        """A one-time code, as Slack puts on the redirect after an admin approves the install in `team_id`."""
+        code = f"code-{team_id}-{next(self._codes_made)}"
+        with self._cond:
+            self._codes[code] = team_id
+        return code
+
+    def revoke(self, team_id: str) -> None:
+        """The workspace uninstalled the app: its tokens answer `token_revoked` from now on."""
+        install = self.installs[team_id]
+        with self._cond:
+            self._revoked |= {t for t in (install.bot_token, install.user_token) if t}
+
+    def calls_with_token(self, token: str) -> list[Call]:
+        """The Web API calls made with `token` (its Authorization header)."""
+        with self._cond:
+            return [c for c in self.calls if c.headers.get("authorization") == f"Bearer {token}"]
+
+    def _api_call(self, method: str, params: dict[str, Any], headers: dict[str, str],
+                  bad_body: str | None) -> _Answer:
+        token = _bearer(headers) or str(params.get("token") or "")
+        if method == "oauth.v2.access":
+            answer = self._oauth_v2_access(params, headers)
+        elif token in self._revoked:
+            answer = _err("token_revoked")
+        elif method == "auth.test" and token in self._tokens:
+            answer = self._auth_test_of(self._tokens[token], token)
+        else:
+            return super()._api_call(method, params, headers, bad_body)
+        self._record(method, params, headers, answer, False)
+        return answer
+
+    def _oauth_v2_access(self, params: dict[str, Any], headers: dict[str, str]) -> _Answer:
+        client_id, secret = params.get("client_id"), params.get("client_secret")
+        auth = headers.get("authorization", "")
+        if auth.startswith("Basic "):  # slack_sdk sends the app's credentials as HTTP basic auth
+            client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+        if client_id != self.client_id:
+            return _err("invalid_client_id")
+        if secret != self.client_secret:
+            return _err("bad_client_secret")
+        with self._cond:
+            team_id = self._codes.pop(str(params.get("code") or ""), None)  # a code works once
+        if team_id is None:
+            return _err("invalid_code")
+        i = self.installs[team_id]
+        authed_user: dict[str, Any] = {"id": i.installer}
+        if i.user_token:
+            authed_user.update(scope="identify", access_token=i.user_token, token_type="user")
+        return _ok(access_token=i.bot_token, token_type="bot", scope=_BOT_SCOPES, bot_user_id=i.bot_user_id,
+                   app_id=self.app_id, team={"id": i.team_id, "name": i.team_name},
+                   enterprise={"id": i.enterprise_id, "name": i.enterprise_name} if i.enterprise_id else None,
+                   is_enterprise_install=False, authed_user=authed_user)
+
+    def _auth_test_of(self, i: Install, token: str) -> _Answer:
+        bot = token == i.bot_token
+        answer = _ok(url=f"https://{i.team_id.lower()}.slack.com/", team=i.team_name, team_id=i.team_id,
+                     user="hardno" if bot else i.installer, user_id=i.bot_user_id if bot else i.installer,
+                     enterprise_id=i.enterprise_id, is_enterprise_install=False, **({"bot_id": i.bot_id} if bot else {}))
+        answer.headers["x-oauth-scopes"] = _BOT_SCOPES if bot else "identify"
+        return answer
+
+
+def _bearer(headers: dict[str, str]) -> str:
+    auth = headers.get("authorization", "")
+    return auth[len("Bearer "):].strip() if auth.startswith("Bearer ") else ""

@@ -37,6 +37,8 @@ EVENT_SCOPES = {
     "message.groups": {"groups:history"},
     "message.mpim": {"mpim:history"},
     "reaction_added": {"reactions:read"},
+    "app_uninstalled": set(),  # sent to every app, no scope needed
+    "tokens_revoked": set(),
 }
 CHANNEL_TYPE = {"im": "im", "channels": "channel", "groups": "group", "mpim": "mpim"}
 

@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from cryptography.fernet import Fernet
+from slack_sdk.oauth.installation_store.models.bot import Bot
 
 from handlers.domain.model import Activity, Deal, Kind, Rep
+from storage.installations import SealedInstallationStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,12 +104,11 @@ def two_workspaces(store, clock):
                         Activity(kind=Kind.ADDED, at=now, text=f"added {company}"))
     with store.tx("T1") as tx:
         tx.claim_delivery("digest", "U1", "2026-11-23", now)
-    with store.engine.begin() as conn:
-        conn.execute(text("CREATE TABLE slack_bots (team_id VARCHAR(32), bot_token VARCHAR(200))"))
-        conn.execute(text("INSERT INTO slack_bots VALUES ('T1', 'xoxb-t1-secret'), ('T2', 'xoxb-t2-secret')"))
+    installations = SealedInstallationStore("1111.2222", store.engine, Fernet.generate_key().decode())
+    for team in ("T1", "T2"):
+        installations.save_bot(Bot(app_id="A1", enterprise_id=None, team_id=team, bot_token=f"xoxb-{team}-secret",
+                                   bot_id="B1", bot_user_id="UBOT", installed_at=now.timestamp()))
     yield store.engine.url.render_as_string(hide_password=False)
-    with store.engine.begin() as conn:
-        conn.execute(text("DROP TABLE slack_bots"))
 
 
 def test_export_is_one_workspace_as_json_without_tokens(tmp_path, two_workspaces):

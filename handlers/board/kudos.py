@@ -13,6 +13,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.slack_client import poster
+from bot.workspaces import client_for
 from handlers.board.channel import channel_members
 from handlers.board.post import BoardReport
 from handlers.board.render import kudos_blocks, kudos_line
@@ -38,8 +39,11 @@ def sweep_kudos(services: Any, client: Any) -> BoardReport:
         with store.tx() as tx:  # every workspace's channels: each one's team scopes what follows
             live = [c for c in tx.channels() if c.live and c.board_on]
         for ch in live:
+            theirs = client_for(services, ch.team_id, client)  # the channel's workspace's token
+            if theirs is None:
+                continue  # hardno is not installed there (any more)
             try:
-                _kudos_for(services, client, ch, report)
+                _kudos_for(services, theirs, ch, report)
             except Exception as e:
                 log.exception("kudos for %s failed", ch.id)
                 report.failed.append((ch.id, f"{type(e).__name__}: {e}"))

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from slack_sdk.errors import SlackApiError
 
 from bot.slack_client import poster
+from bot.workspaces import client_for
 from handlers import blocks as bk
 from handlers.delivery import (
     EMPTY,
@@ -136,7 +137,7 @@ def _run(services, client, report: DigestReport, ignore_schedule: bool, only_use
     if not dry_run:
         report.already += [d.rep.user_id for d in due if _key(d) in settled]
         due = [d for d in due if _key(d) not in settled]
-    budget = [REFRESH_BUDGET if _has_token(client) else 0]
+    budget = [REFRESH_BUDGET if _has_token(client) or _multi(services) else 0]
     due = [fresh for d in due if (fresh := _with_fresh_zone(services, d, now, default_hour, ignore_schedule,
                                                             budget, report)) is not None]
     plans = [(d, planned(d, digest)) for d, digest in plan_digests(store, due, now)]
@@ -146,11 +147,19 @@ def _run(services, client, report: DigestReport, ignore_schedule: bool, only_use
             _print(d, p, _key(d) in settled, out, report, quiet=not only_user)
         return
     post_client = poster(client)
-    home = app_home_link(client) if any(p is not None and p.more for _, p in plans) else None
+    homes: dict[str, str | None] = {}  # each workspace's App Home link
 
     def one(plan: tuple[Due, Planned | None]) -> DigestReport:
         mine = DigestReport()
-        _deliver(services, post_client, plan[0], plan[1], home, mine)
+        theirs = client_for(services, plan[0].rep.team_id, client)  # the rep's workspace's token
+        if theirs is None:
+            mine.gave_up.append((plan[0].rep.user_id, "hardno is not installed in the rep's workspace"))
+            return mine
+        team = plan[0].rep.team_id
+        if team not in homes and plan[1] is not None and plan[1].more:
+            homes[team] = app_home_link(theirs)
+        _deliver(services, post_client if theirs is client else poster(theirs), plan[0], plan[1],
+                 homes.get(team), mine)
         return mine
 
     for mine in fan_out(one, plans):  # concurrently; the report in the plans' order
@@ -167,6 +176,10 @@ def _by_team(due: list[Due]) -> dict[str, list[Due]]:
     for d in due:
         teams.setdefault(d.rep.team_id, []).append(d)
     return teams
+def _multi(services: Any) -> bool:
+    """OAuth mode: the sweep's own client has no token, each rep's workspace has one."""
+    clients = getattr(services, "clients", None)
+    return bool(clients is not None and clients.multi)
 
 
 def _print(d: Due, p: Planned | None, settled: bool, out: TextIO, report: DigestReport, *, quiet: bool) -> None:
