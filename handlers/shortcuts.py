@@ -11,7 +11,8 @@ from slack_bolt import App
 
 from handlers.commands import ask_for, log_on
 from handlers.deal_log import DealLog
-from handlers.domain.chat import note_text, parse_chat
+from handlers.domain.chat import parse_chat
+from handlers.domain.chat_text import note_text
 from handlers.domain.model import Kind, Source
 from handlers.domain.refs import fold
 from handlers.domain.when import find_when

@@ -354,17 +354,9 @@ class Sandbox:
         run_digests = self._job("handlers.digest", "run_digests", "The nudger (the morning digest)")
         if run_digests is None:
             return
-        start, out = self.mark(), io.StringIO()
-        try:
-            report = run_digests(self.services, self.driver.client, ignore_hour=True, only_user=self.user.id,
-                                 dry_run=False, out=out)
-        except Exception as e:  # noqa: BLE001 - someone else's module: report, keep the session
-            log.debug("run_digests failed", exc_info=True)
-            self.console.warn(f"The nudger failed: {type(e).__name__}: {e}")
-            return
-        self.drain()
-        if not any(c.method in VISIBLE for c in self.calls_since(start)):
-            said = _summary(report) or out.getvalue().strip()
+        said = self._run_post("The nudger", lambda out: run_digests(
+            self.services, self.driver.client, ignore_hour=True, only_user=self.user.id, dry_run=False, out=out))
+        if said is not None:
             self.console.note(f"No digest for {self.user.handle}" + (f" ({said})" if said else "") +
                               ". Nothing is stuck yet, or today's digest went out already: "
                               ":time +1d moves to tomorrow.")
@@ -377,17 +369,25 @@ class Sandbox:
         run_boards = self._job("handlers.board", "run_boards", "The leaderboard")
         if run_boards is None:
             return
+        said = self._run_post("The leaderboard", lambda out: run_boards(
+            self.services, self.driver.client, period=period, post=True, out=out))
+        if said is not None:
+            self.console.note("No leaderboard was posted" + (f" ({said})" if said else "") + ".")
+
+    def _run_post(self, what: str, run: Callable[[io.StringIO], object]) -> str | None:
+        """Run a scheduled job now; None when it failed (said so) or posted something the rep sees, else
+        what it reported (maybe ""), for saying why nothing came."""
         start, out = self.mark(), io.StringIO()
         try:
-            report = run_boards(self.services, self.driver.client, period=period, post=True, out=out)
-        except Exception as e:  # noqa: BLE001
-            log.debug("run_boards failed", exc_info=True)
-            self.console.warn(f"The leaderboard failed: {type(e).__name__}: {e}")
-            return
+            report = run(out)
+        except Exception as e:  # noqa: BLE001 - someone else's module: report, keep the session
+            log.debug("%s failed", what, exc_info=True)
+            self.console.warn(f"{what} failed: {type(e).__name__}: {e}")
+            return None
         self.drain()
-        if not any(c.method in VISIBLE for c in self.calls_since(start)):
-            said = _summary(report) or out.getvalue().strip()
-            self.console.note("No leaderboard was posted" + (f" ({said})" if said else "") + ".")
+        if any(c.method in VISIBLE for c in self.calls_since(start)):
+            return None
+        return _summary(report) or out.getvalue().strip()
 
     def _job(self, module: str, name: str, what: str):
         import importlib

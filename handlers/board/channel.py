@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import SectionBlock
 from handlers import blocks as bk
 from handlers.board.render import TURN_OFF
 from handlers.board.standings import reps_zone, schedule_of
-from handlers.domain.board import Schedule
+from handlers.domain.board_schedule import Schedule
 from handlers.domain.model import ChannelSettings
 
 log = logging.getLogger(__name__)

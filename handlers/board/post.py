@@ -39,7 +39,8 @@ from handlers.delivery import (
     metadata_for,
     reconcile,
 )
-from handlers.domain.board import Period, current_span, due_board, may_be_due, previous_span
+from handlers.domain.board import Period, current_span, previous_span
+from handlers.domain.board_schedule import due_board, may_be_due
 from handlers.domain.model import ChannelSettings
 from handlers.workspace import team_of_token
 

@@ -15,7 +15,8 @@ from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlo
 
 from handlers import blocks as bk
 from handlers.board.standings import Standings
-from handlers.domain.board import _MONTHS, MAX_COMPANIES, Board, Closed, Row, Schedule, Span, decisions_by_rep
+from handlers.domain.board import MAX_COMPANIES, MONTHS, Board, Closed, Row, Span, decisions_by_rep
+from handlers.domain.board_schedule import Schedule
 from handlers.domain.model import Status
 from handlers.domain.text import plural
 from handlers.mrkdwn import escape
@@ -58,7 +59,7 @@ def _period_word(span: Span) -> str:
         return "week"
     if span.label.startswith("Q"):
         return "quarter"
-    if span.label.split(" ")[0] in _MONTHS:
+    if span.label.split(" ")[0] in MONTHS:
         return "month"
     return "period"
 

@@ -6,8 +6,9 @@ from handlers import blocks as bk
 from handlers.board.command import _is_dm
 from handlers.board.standings import schedule_of
 from handlers.commands import Ask, Reply
-from handlers.domain.board import Schedule, find_zone
+from handlers.domain.board_schedule import Schedule
 from handlers.domain.model import ChannelSettings
+from handlers.domain.zones import find_zone
 from handlers.settings import Area
 
 USAGE = "on|off\n<day> <time> [zone]\ndetails on|off\nlive on|off\nhide-me|show-me"

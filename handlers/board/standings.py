@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from handlers.domain.board import Board, Closed, Schedule, Span, build_board, most_common_zone
+from handlers.domain.board import Board, Closed, Span, build_board
+from handlers.domain.board_schedule import Schedule
 from handlers.domain.model import ChannelSettings
+from handlers.domain.zones import most_common_zone
 
 
 @dataclass

@@ -33,22 +33,17 @@ Decisions made here (the callers rely on them):
   median days run from ``first_maybe_at`` to ``closed_at`` (clamped at 0).
 * Company names appear only when asked for: ``build_board(details=True)``
   fills ``Row.companies`` (up to 3, most recent first).
-* The scheduled board (``due_board``) covers the seven local days before the day it
-  is posted, midnight to midnight: on a Monday that is the calendar week that just
-  ended. It is due from the scheduled local time for ``GRACE`` (a day); after that
-  the week is skipped rather than posted stale.
+* When the scheduled board is due, and which seven days it covers, is
+  handlers/domain/board_schedule.py's.
 * Live kudos: ``decisions_by_rep`` groups any number of closes for one line.
 """
 
 from __future__ import annotations
 
-import functools
-import re
 import statistics
-import zoneinfo
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -56,7 +51,7 @@ from handlers.domain.model import Deal, Status
 
 MAX_COMPANIES = 3
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
 
 
@@ -82,14 +77,14 @@ def _zone(tz: str) -> ZoneInfo:
     return ZoneInfo(tz)  # an unknown zone raises ZoneInfoNotFoundError (a KeyError)
 
 
-def _local(at: datetime, zone: ZoneInfo) -> datetime:
+def local_time(at: datetime, zone: ZoneInfo) -> datetime:
     """Naive local wall-clock time of an aware instant."""
     if at.tzinfo is None:
         raise ValueError("board times must be timezone-aware")
     return at.astimezone(zone).replace(tzinfo=None)
 
 
-def _utc(naive_local: datetime, zone: ZoneInfo) -> datetime:
+def utc_time(naive_local: datetime, zone: ZoneInfo) -> datetime:
     """The instant a local wall-clock time names.
 
     fold=0: an ambiguous time is its first occurrence; a time skipped by a
@@ -120,24 +115,24 @@ def _shift(start: datetime, period: Period, n: int) -> datetime:
     return start.replace(year=index // 12, month=index % 12 + 1, day=1)
 
 
-def _label(start: datetime, period: Period) -> str:
+def period_label(start: datetime, period: Period) -> str:
     if period is Period.WEEK:
-        return f"week of {_MONTHS[start.month - 1][:3]} {start.day}"
+        return f"week of {MONTHS[start.month - 1][:3]} {start.day}"
     if period is Period.MONTH:
-        return f"{_MONTHS[start.month - 1]} {start.year}"
+        return f"{MONTHS[start.month - 1]} {start.year}"
     return f"Q{(start.month - 1) // 3 + 1} {start.year}"
 
 
 def _span(start: datetime, end: datetime, period: Period, zone: ZoneInfo) -> Span:
-    return Span(_utc(start, zone), _utc(end, zone), _label(start, period))
+    return Span(utc_time(start, zone), utc_time(end, zone), period_label(start, period))
 
 
 def current_span(period: Period, now: datetime, tz: str) -> Span:
     """The period so far: from its local start (e.g. Monday 00:00) up to ``now``."""
     period = Period(period)
     zone = _zone(tz)
-    start = _period_start(_local(now, zone), period)
-    return Span(_utc(start, zone), now.astimezone(UTC), _label(start, period))
+    start = _period_start(local_time(now, zone), period)
+    return Span(utc_time(start, zone), now.astimezone(UTC), period_label(start, period))
 
 
 def last_full_span(period: Period, now: datetime, tz: str) -> Span:
@@ -147,7 +142,7 @@ def last_full_span(period: Period, now: datetime, tz: str) -> Span:
     """
     period = Period(period)
     zone = _zone(tz)
-    this = _period_start(_local(now, zone), period)
+    this = _period_start(local_time(now, zone), period)
     return _span(_shift(this, period, -1), this, period, zone)
 
 
@@ -160,10 +155,10 @@ def previous_span(span: Span, period: Period, tz: str) -> Span:
     """
     period = Period(period)
     zone = _zone(tz)
-    start = _period_start(_local(span.start, zone), period)
+    start = _period_start(local_time(span.start, zone), period)
     natural_end = _shift(start, period, 1)
     prev_start = _shift(start, period, -1)
-    end_local = _local(span.end, zone)
+    end_local = local_time(span.end, zone)
     if end_local >= natural_end:
         return _span(prev_start, start, period, zone)
     prev_end = min(prev_start + (end_local - start), start)
@@ -290,137 +285,3 @@ def decisions_by_rep(closed: Iterable[Closed]) -> dict[str, list[Closed]]:
         if Status(c.status).closed:
             by_rep.setdefault(c.owner_id, []).append(c)
     return by_rep
-
-
-# ---------------------------------------------------------------- when the board is posted
-
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DAY_WORDS = {**{d: d for d in DAYS}, "monday": "mon", "tues": "tue", "tuesday": "tue", "weds": "wed",
-              "wednesday": "wed", "thur": "thu", "thurs": "thu", "thursday": "thu", "friday": "fri",
-              "saturday": "sat", "sunday": "sun"}
-_DAY_PLURAL = dict(zip(DAYS, ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays",
-                              "Sundays"), strict=True))
-_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?(am|pm)?$")
-GRACE = timedelta(days=1)  # a board more than a day late is skipped, not posted stale
-# Every UTC offset in use lies within these (Etc/GMT+12 .. Pacific/Kiritimati), with an hour to spare
-# for a scheduled time that falls in a DST gap.
-_MIN_OFFSET, _MAX_OFFSET = timedelta(hours=-13), timedelta(hours=15)
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """A weekly post time on local wall clocks: ("mon", 9, 0) is Mondays at 09:00."""
-
-    day: str
-    hour: int
-    minute: int
-
-    def __post_init__(self) -> None:
-        if self.day not in DAYS or not (0 <= self.hour < 24 and 0 <= self.minute < 60):
-            raise ValueError(f"not a weekly time: {self.day} {self.hour}:{self.minute}")
-
-    @property
-    def time(self) -> str:
-        return f"{self.hour:02d}:{self.minute:02d}"
-
-    def describe(self, tz: str) -> str:
-        return f"{_DAY_PLURAL[self.day]} at {self.time} ({tz})"
-
-    @classmethod
-    def parse(cls, day: str, time: str) -> Schedule | None:
-        """``mon 09:00``, ``monday 9am``, ``fri 4:30pm``, ``Fri 16:30``; None if it isn't one."""
-        d = _DAY_WORDS.get(day.strip().casefold())
-        m = _TIME.match(time.strip().casefold())
-        if d is None or m is None:
-            return None
-        hour, minute, half = int(m.group(1)), int(m.group(2) or 0), m.group(3)
-        if half:
-            if not 1 <= hour <= 12:
-                return None
-            hour = hour % 12 + (12 if half == "pm" else 0)
-        elif m.group(2) is None:
-            return None  # a bare "9" is too vague: 9am or 9pm?
-        if hour > 23 or minute > 59:
-            return None
-        return cls(d, hour, minute)
-
-
-@dataclass(frozen=True)
-class Due:
-    at: datetime  # when it was scheduled (aware UTC)
-    span: Span  # the seven local days before the post day
-    previous: Span  # the seven before those, for the change line
-
-
-def due_board(now: datetime, tz: str, schedule: Schedule, grace: timedelta = GRACE) -> Due | None:
-    """The weekly board due at ``now``: the latest scheduled time at or before ``now`` in
-    ``tz``, if it passed less than ``grace`` ago.
-
-    It covers the seven local days before the post day, midnight to midnight: posted on
-    a Monday, that is the calendar week that just ended (Monday to Sunday); a channel
-    posting on Fridays gets Friday to Thursday. Consecutive boards tile time.
-    """
-    zone = _zone(tz)
-    local = _local(now, zone)
-    day = local.date() - timedelta(days=(local.weekday() - DAYS.index(schedule.day)) % 7)
-    at = _utc(datetime.combine(day, _clock_time(schedule)), zone)
-    if at > now:
-        day -= timedelta(days=7)
-        at = _utc(datetime.combine(day, _clock_time(schedule)), zone)
-    if now - at >= grace:
-        return None
-    end = datetime.combine(day, datetime.min.time())
-    start, before = end - timedelta(days=7), end - timedelta(days=14)
-    return Due(at, Span(_utc(start, zone), _utc(end, zone), _week_label(start)),
-               Span(_utc(before, zone), _utc(start, zone), _week_label(before)))
-
-
-def _week_label(start: datetime) -> str:
-    """The label of seven days from ``start``: "week of Nov 16" for a calendar week, "week
-    ending Thu Nov 19" for one that starts on another day (a channel posting on Fridays)."""
-    if start.weekday() == 0:
-        return _label(start, Period.WEEK)
-    last = start + timedelta(days=6)
-    return f"week ending {DAYS[last.weekday()].title()} {_MONTHS[last.month - 1][:3]} {last.day}"
-
-
-def _clock_time(schedule: Schedule) -> time:
-    return datetime.min.time().replace(hour=schedule.hour, minute=schedule.minute)
-
-
-def may_be_due(now: datetime, schedule: Schedule, grace: timedelta = GRACE) -> bool:
-    """Whether ``due_board`` could return a board at ``now`` in *some* time zone.
-
-    Cheap (no zone needed): lets a sweep skip a channel whose zone would cost a Slack
-    call to work out, for most of the week.
-    """
-    if now.tzinfo is None:
-        raise ValueError("board times must be timezone-aware")
-    wall = now.astimezone(UTC).replace(tzinfo=None)
-    for back in range(-2, 10):
-        day = wall.date() - timedelta(days=back)
-        if day.weekday() != DAYS.index(schedule.day):
-            continue
-        at = datetime.combine(day, _clock_time(schedule))
-        if at - _MAX_OFFSET <= wall < at - _MIN_OFFSET + grace:
-            return True
-    return False
-
-
-def most_common_zone(zones: Iterable[str | None]) -> str | None:
-    """The zone most of ``zones`` share (ties: alphabetically first); None for none."""
-    counts: dict[str, int] = {}
-    for z in zones:
-        if z:
-            counts[z] = counts.get(z, 0) + 1
-    return min(counts, key=lambda z: (-counts[z], z)) if counts else None
-
-
-def find_zone(word: str) -> str | None:
-    """The IANA zone named by ``word``, whatever its case (``europe/berlin``); None if unknown."""
-    return _zones_by_fold().get(word.strip().casefold())
-
-
-@functools.cache
-def _zones_by_fold() -> dict[str, str]:
-    return {z.casefold(): z for z in zoneinfo.available_timezones()}

@@ -19,9 +19,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from handlers.domain import chat
 from handlers.domain.amounts import AmountError, parse_amount
 from handlers.domain.chat import Proposal
+from handlers.domain.chat_names import known_companies, shared_words, strip_legal
+from handlers.domain.chat_text import fold, note_text, plain_text
 from handlers.domain.model import Kind
 from handlers.domain.zones import zone as _zone
 
@@ -36,7 +37,7 @@ _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::\d{2})?)?
 
 def fenced(line: str) -> str:
     """The rep's line as one plain line that cannot close (or open) the data fence."""
-    text = " ".join(chat.note_text(line).split())[:MAX_LINE]
+    text = " ".join(note_text(line).split())[:MAX_LINE]
     return _FENCE.sub(lambda m: m.group(0).replace("<", "\u2039"), text)
 
 
@@ -82,12 +83,12 @@ def from_model(updates: Sequence[Mapping[str, Any]], line: str, companies: Seque
     """The model's updates as proposals, or None when the answer is not to be trusted (see above)."""
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
     companies = [str(c) for c in companies]
-    by_fold = {chat._fold(c): c for c in companies}
-    plain = " ".join(chat._plain(str(line), for_note=False).split())
-    folded_line = chat._fold(plain)
-    shared = chat._shared_words(companies)
-    named = {h.index for h in chat._known(plain, companies)}
-    note = chat.note_text(line)
+    by_fold = {fold(c): c for c in companies}
+    plain = plain_text(line)
+    folded_line = fold(plain)
+    shared = shared_words(companies)
+    named = {h.index for h in known_companies(plain, companies)}
+    note = note_text(line)
     out: list[Proposal] = []
     for u in updates:
         kind_name = str(u.get("kind", "")).strip().lower()
@@ -97,13 +98,13 @@ def from_model(updates: Sequence[Mapping[str, Any]], line: str, companies: Seque
         if kind is None:
             return None
         company = " ".join(str(u.get("company") or "").split())
-        key = chat._fold(company)
+        key = fold(company)
         known = key in by_fold
         choices: tuple[str, ...] = ()
         if known:
             company = by_fold[key]
             index = companies.index(company)
-            first = chat._strip_legal(key).split()[:1]
+            first = strip_legal(key).split()[:1]
             if index not in named and first and first[0] in shared and re.search(
                     rf"(?<!\w){re.escape(first[0])}(?!\w)", folded_line):
                 choices = tuple(companies[i] for i in shared[first[0]])  # "Acme" alone: ask which

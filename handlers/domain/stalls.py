@@ -21,6 +21,10 @@ Decisions (callers rely on them):
 - Everything here takes a `Deal` or a `DealRow` (the open deal's fields the rules read, as a tuple):
   the morning plan streams DealRows, ten times cheaper to build than the frozen Deal.
 - Reasons are plain text: the stage name is the rep's own and is not escaped.
+
+One job, judging stuck deals, in one module: `stalls` judges one deal and `plan_digest` ranks a morning's
+worth through the same private `_Judge` (its cutoff lets the plan skip most deals without working out
+their local dates), so the rules and the ranking that reads their `since` stay side by side.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.domain.model import Deal
 from handlers.domain.schedule import working_days_after
+from handlers.domain.text import ordinal, plural
 from handlers.domain.zones import zone
 
 # Rule names (Stall.rule).
@@ -53,8 +58,6 @@ ASK_UNANSWERED = "ask_unanswered"
 ASK, MEETING, BREAKUP, TAKE_NO = "ask", "meeting", "breakup", "take_no"
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_ORDINALS = ("zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
-             "ninth", "tenth")
 _MIN_STAGE_SAMPLES = 3  # fewer past stages than this say nothing about the rep's pace
 _MAX_DAYS = 36500  # thresholds beyond a century are "never" (and keep date arithmetic in range)
 # Most decisive first: a deal's first stall names the draft to offer. Taking the no
@@ -296,7 +299,7 @@ class _Judge:
             assert deal.asked_at is not None  # the rule fires only with an ask
             return Stall(rule, f"asked for a decision {self.day(deal.asked_at)}, no answer", ASK)
         if rule == REPEATED_MAYBES:
-            return Stall(rule, f"{_ordinal(deal.maybe_count)} maybe since {self.day(_first_maybe(deal))}", ASK)
+            return Stall(rule, f"{ordinal(deal.maybe_count)} maybe since {self.day(_first_maybe(deal))}", ASK)
         if rule == MEETING_PASSED:
             assert deal.next_meeting_at is not None  # the rule fires only with a meeting
             return Stall(rule, f"meeting on {self.day(deal.next_meeting_at)} passed, nothing logged", MEETING)
@@ -307,7 +310,7 @@ class _Judge:
         days = self.days_ago(deal.stage_since or deal.created_at)
         usual = self._stage_allowed(deal.stage)[1]
         usual_text = "" if usual is None else f" (you usually take {_usual(usual)})"
-        return Stall(STUCK_IN_STAGE, f"in {deal.stage} for {_plural(days, 'day')}{usual_text}", ASK)
+        return Stall(STUCK_IN_STAGE, f"in {deal.stage} for {plural(days, 'day')}{usual_text}", ASK)
 
 
 _HORIZON = 730  # local days back for which each zone's midnights are worked out once a day
@@ -388,17 +391,6 @@ def _opening(stuck: int, shown: int) -> str:
 
 
 # ---------------------------------------------------------------- words
-
-
-def _ordinal(n: int) -> str:
-    if 0 <= n < len(_ORDINALS):
-        return _ORDINALS[n]
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _usual(median_days: float) -> str:

@@ -35,7 +35,7 @@ Decisions:
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -44,6 +44,7 @@ from zoneinfo import TZPATH
 
 from dateparser.date import DateDataParser
 
+from handlers.domain.periods import PERIOD_WORDS, QUARTER, TRIM, is_period, period_day, working_day
 from handlers.domain.zones import zone as _zone
 
 TRY = "Try “dec 3”, “next tuesday 2pm” or “2026-12-03”."
@@ -98,13 +99,10 @@ _DANGLING = frozenset({"at", "on", "in", "by", "the", "of", "next", "this", "aft
 _WORD = re.compile(r"[^\W\d_]+")
 _HOURS = re.compile(r"\b(hours?|hrs?|minutes?|mins?)\b", re.I)
 _ORDINAL_DAY = re.compile(r"(?:on\s+)?(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)", re.I)
-_TRIM = " \t\n,.;:!?()[]\"'“”"
 
 
 class WhenError(ValueError):
     """The message is a sentence to show the rep as is."""
-
-
 
 
 @lru_cache(maxsize=1)
@@ -139,12 +137,12 @@ def _words(text: str) -> list[str]:
 
 
 def _tokens(text: str) -> list[str]:
-    return [t.strip(_TRIM) for t in text.casefold().split()]
+    return [t.strip(TRIM) for t in text.casefold().split()]
 
 
 def _mentions_date(text: str) -> bool:
     """Cheap pre-check: a digit or a date word somewhere."""
-    return any(c.isdigit() for c in text) or any(t in _DATE_WORDS or t in _PERIOD_WORDS for t in _tokens(text))
+    return any(c.isdigit() for c in text) or any(t in _DATE_WORDS or t in PERIOD_WORDS for t in _tokens(text))
 
 
 def _plausible(phrase: str, strict: bool = False) -> bool:
@@ -191,111 +189,19 @@ def _next_day_of_month(day: int, today: datetime) -> datetime | None:
     return None
 
 
-# --- periods: "next month", "early january", "end of the week", "after the new year" -------------
-# dateparser reads none of these (and "next month" as a day one month from now). A period names a
-# stretch of the calendar; we read it as a working day (Mon-Fri) of the part named: the start (early,
-# start of, beginning of, or no part), the middle (mid: the 15th, a week's Wednesday), late (the 21st, a
-# week's Thursday) or the end (the last working day). Periods already under way give today at the earliest.
-
-_MONTH_NUMBERS = {name: n for n, names in enumerate(
-    (("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
-     ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"),
-     ("november", "nov"), ("december", "dec")), start=1) for name in names}
-_PERIOD_SHORTHAND = {"eom": "end of month", "eow": "end of week", "eoy": "end of year", "eoq": "end of quarter",
-                     "month end": "end of month", "month-end": "end of month", "year end": "end of year",
-                     "year-end": "end of year"}
-_PART = r"(?:(?P<part>early|start\s+of|beginning\s+of|mid|middle\s+of|late|end\s+of)\s+(?:the\s+)?)?"
-_LEAD = r"(?:(?:after|from|until|till|by|around|in|at|for|on|during|over)\s+)?(?:the\s+)?"
-_NEW_YEAR = re.compile(_LEAD + r"(?:new\s+year(?:'?s)?(?:\s+day)?|(?:first|start|beginning)\s+of\s+the\s+year)")
-_UNIT_PERIOD = re.compile(_LEAD + _PART + r"(?:(?P<rel>next|this)\s+)?(?P<unit>week|month|quarter|year)")
-_MONTH_PERIOD = re.compile(_LEAD + _PART + "(?P<month>" + "|".join(sorted(_MONTH_NUMBERS, key=len, reverse=True))
-                           + r")\.?(?:\s+(?P<year>\d{4}))?")
-_PERIOD_SHORT = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(_PERIOD_SHORTHAND, key=len, reverse=True)))
-                           + r")\b")
-_PERIOD_WORDS = frozenset({"eom", "eow", "eoy", "eoq", "quarter", "new", "early", "mid", "late", "end"})
-_QUARTER = re.compile(r"q[1-4]")
-_PARTS = {"early": None, "start": None, "beginning": None, "mid": "mid", "middle": "mid", "late": "late",
-          "end": "end"}
-
-
-def _working(day: date, forward: bool = True) -> date:
-    while day.weekday() >= 5:
-        day += timedelta(days=1 if forward else -1)
-    return day
-
-
-def _in_month(year: int, month: int, part: str | None) -> date:
-    if part == "end":
-        last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
-        return _working(last, forward=False)
-    return _working(date(year, month, {"mid": 15, "late": 21}.get(part or "", 1)))
-
-
-def _in_unit(unit: str, ahead: bool, part: str | None, today: date) -> date:
-    """The day `part` of this (or the next) week, month, quarter or year names."""
-    y, mo = today.year, today.month
-    if unit == "week":  # a weekend's "this week" is the week ahead
-        monday = today - timedelta(days=today.weekday()) + timedelta(days=7 if ahead or today.weekday() >= 5 else 0)
-        return monday + timedelta(days={None: 0, "mid": 2, "late": 3, "end": 4}[part])
-    if unit == "month":
-        return _in_month(y + (ahead and mo == 12), mo % 12 + 1 if ahead else mo, part)
-    if unit == "quarter":
-        first = (mo - 1) // 3 * 3 + 1 + (3 if ahead else 0)
-        y, first = (y + 1, first - 12) if first > 12 else (y, first)
-        return {"mid": _in_month(y, first + 1, "mid"), "late": _in_month(y, first + 2, None),
-                "end": _in_month(y, first + 2, "end")}.get(part or "", _in_month(y, first, None))
-    y += ahead  # year
-    return {"mid": _in_month(y, 7, None), "late": _in_month(y, 10, None),
-            "end": _in_month(y, 12, "end")}.get(part or "", _in_month(y, 1, None))
-
-
 def _is_period(phrase: str) -> bool:
-    return _period_match(_period_text(_expand(phrase))) is not None
-
-
-def _period_match(text: str) -> re.Match[str] | None:
-    """The match of a period phrase (folded), or None: also for "this month" (now, not a day to act on)
-    and a month alone ("january" is dateparser's, and in free text "may" is mostly a verb)."""
-    if m := _NEW_YEAR.fullmatch(text):
-        return m
-    if m := _UNIT_PERIOD.fullmatch(text):
-        return m if m["rel"] == "next" or m["part"] else None
-    if m := _MONTH_PERIOD.fullmatch(text):
-        return m if m["part"] or m["year"] else None
-    return None
-
-
-def _period_text(phrase: str) -> str:
-    text = " ".join(phrase.casefold().replace("’", "'").split()).strip(_TRIM)
-    return _PERIOD_SHORT.sub(lambda m: _PERIOD_SHORTHAND[m[0]], text)
-
-
-def _period(phrase: str, today: date) -> date | None:
-    """The day a period phrase names, from `today` on; None if the phrase is not a period."""
-    m = _period_match(_period_text(phrase))
-    if m is None:
-        return None
-    if m.re is _NEW_YEAR:
-        return _working(date(today.year + 1, 1, 1))
-    part = _PARTS[m["part"].split()[0]] if m["part"] else None
-    if m.re is _UNIT_PERIOD:
-        return max(today, _in_unit(m["unit"], m["rel"] == "next", part, today))
-    month = _MONTH_NUMBERS[m["month"]]
-    if m["year"]:
-        return _in_month(int(m["year"]), month, part)
-    this_year = _in_month(today.year, month, part)
-    return this_year if this_year >= today else _in_month(today.year + 1, month, part)
+    return is_period(_expand(phrase))
 
 
 def read_when(phrase: str, tz: str, now: datetime) -> datetime | None:
     """THE date reader: the whole phrase as an aware UTC datetime; None if it is not a date; WhenError
     if we refuse it. Commands, chat, forms and snoozes all read dates through it (parse_when, split_when
     and find_when below only choose which words to give it), so a phrase means the same everywhere."""
-    phrase = phrase.strip(_TRIM)
+    phrase = phrase.strip(TRIM)
     if not phrase or len(phrase) > MAX_CHARS:
         return None
     local_now = _local_now(now, tz)
-    if (day := _period(_expand(phrase), local_now.date())) is not None:
+    if (day := period_day(_expand(phrase), local_now.date())) is not None:
         start = datetime.combine(day, time())
         _check_range(phrase, start, local_now)
         return start.replace(tzinfo=_zone(tz)).astimezone(UTC)
@@ -318,7 +224,7 @@ def read_when(phrase: str, tz: str, now: datetime) -> datetime | None:
     elif got.microsecond == _MARK:
         got = got.replace(second=0, microsecond=0)  # "in 2 hours": to the minute
     elif data.period == "month":  # a named month: its first working day, like "early january"
-        got = datetime.combine(_working(got.date().replace(day=1)), time())
+        got = datetime.combine(working_day(got.date().replace(day=1)), time())
     named = {_DAY_WORDS[w] for w in _words(phrase) if w in _DAY_WORDS}
     if named and named != {got.weekday()}:
         return None  # "friday 10" read as the 10th: not what was said
@@ -375,12 +281,12 @@ def find_when(text: str, tz: str, now: datetime) -> tuple[datetime, str] | None:
     toks = list(re.finditer(r"\S+", text))
     budget = FIND_BUDGET
     for i in range(len(toks)):
-        if i and _QUARTER.fullmatch(toks[i - 1][0].casefold().strip(_TRIM)):
+        if i and QUARTER.fullmatch(toks[i - 1][0].casefold().strip(TRIM)):
             continue  # "Q1 next year" is a quarter, which is too vague to act on
         if not _mentions_date(" ".join(t[0] for t in toks[i:i + MAX_WORDS])):
             continue
         for k in range(min(len(toks) - i, MAX_WORDS), 0, -1):
-            phrase = text[toks[i].start():toks[i + k - 1].end()].strip(_TRIM)
+            phrase = text[toks[i].start():toks[i + k - 1].end()].strip(TRIM)
             if not _plausible(phrase, strict=True) and not _is_period(phrase):
                 continue
             if budget == 0:

@@ -11,9 +11,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from handlers.domain import chat
+from handlers.domain import chat, chat_dates, chat_names, chat_phrases, chat_text, chat_words
 from handlers.domain.amounts import parse_amount
-from handlers.domain.chat import PHRASES, PRECEDENCE, Proposal, parse_chat
+from handlers.domain.chat import Proposal, parse_chat
+from handlers.domain.chat_words import PHRASES, PRECEDENCE
 from handlers.domain.model import Kind
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # Monday, 05:00 in New York
@@ -313,7 +314,7 @@ def test_precedence(line, kind):
 def test_precedence_table_is_complete():
     assert set(PHRASES) <= {k for k in PRECEDENCE if isinstance(k, Kind)}
     assert PRECEDENCE.index(Kind.WON) < PRECEDENCE.index(Kind.NO) < PRECEDENCE.index(Kind.DROP)
-    assert PRECEDENCE.index(chat.MEETING_DATED) < PRECEDENCE.index(Kind.MAYBE) < PRECEDENCE.index(Kind.MEETING)
+    assert PRECEDENCE.index(chat_words.MEETING_DATED) < PRECEDENCE.index(Kind.MAYBE) < PRECEDENCE.index(Kind.MEETING)
     assert PRECEDENCE.index(Kind.MEETING) < PRECEDENCE.index(Kind.TOUCH)
 
 
@@ -322,15 +323,16 @@ def test_every_phrase_compiles_and_matches_its_own_words():
         for phrase in phrases:
             words = ["friday" if w == "<date>" else w.split("|")[0].rstrip("?") for w in phrase.split()
                      if w not in ("^", "<end>", "*")]
-            sample = " ".join(chat.CO if w == "<co>" else w for w in words if not w.endswith("?"))
-            sample = chat._normalise(chat._fold(sample))
-            assert chat._compile(phrase).search(sample), (kind, phrase)
+            sample = " ".join(chat_phrases.CO if w == "<co>" else w for w in words if not w.endswith("?"))
+            sample = chat_phrases.normalise(chat_text.fold(sample))
+            assert chat_phrases.compile_phrase(phrase).search(sample), (kind, phrase)
 
 
 # --- purity and robustness ---------------------------------------------------------------------------
 
-def test_no_slack_or_database_imports():
-    tree = ast.parse(inspect.getsource(chat))
+@pytest.mark.parametrize("module", [chat, chat_text, chat_names, chat_phrases, chat_dates])
+def test_no_slack_or_database_imports(module):
+    tree = ast.parse(inspect.getsource(module))
     names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert not {n for n in names if n.split(".")[0] in {"slack_sdk", "slack_bolt", "sqlalchemy"}}
@@ -378,8 +380,8 @@ def test_never_raises_and_known_companies_are_the_reps(text, companies, tz):
 @given(name=st.text(alphabet="abcdefghijklmnopqrstuvwxyzäöüé", min_size=4, max_size=12))
 def test_any_plain_name_is_found(name):
     name = name.capitalize()
-    folded = chat._fold(name)
-    assume(folded not in chat.COMMON_WORDS)
+    folded = chat_text.fold(name)
+    assume(folded not in chat_words.COMMON_WORDS)
     assume(not any(folded in phrase.replace("|", " ").split() for p in PHRASES.values() for phrase in p))
     got = parse_chat(f"{name} signed!", [*COMPANIES, name], TZ, NOW)
     assert got is not None and got.kind is Kind.WON and got.company == name and got.known

@@ -21,10 +21,10 @@ from handlers.domain.stalls import (
     RepStats,
     Stall,
     Thresholds,
-    _ordinal,
     plan_digest,
     stalls,
 )
+from handlers.domain.text import ordinal as _ordinal
 
 
 def utc(*args) -> datetime:
