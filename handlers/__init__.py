@@ -23,6 +23,7 @@ def register(app: Any) -> None:
         events,
         export,
         home,
+        practice,
         privacy,
         settings,
         shortcuts,
@@ -44,6 +45,7 @@ def register(app: Any) -> None:
     board.register(app, verbs)
     coaching.register(app, verbs)
     privacy.register(app, verbs)
+    practice.register(app, verbs)
 
     @app.middleware
     def inject_verbs(context, next):  # noqa: ANN001 - Bolt's middleware signature

@@ -47,6 +47,7 @@ class PrivacyQueries(TxBase):
             "proposals": self._count(t.Proposal, t.Proposal.user_id == user_id),
             "settings": self._count(t.Rep, t.Rep.user_id == user_id),
             "deliveries": self._count(t.Delivery, t.Delivery.target == user_id),
+            "drills": self._count(t.Drill, t.Drill.user_id == user_id),
         }
 
     def forget_rep(self, user_id: str) -> dict[str, int]:
@@ -59,6 +60,7 @@ class PrivacyQueries(TxBase):
             "proposals": self._delete(t.Proposal, t.Proposal.user_id == user_id),
             "settings": self._delete(t.Rep, t.Rep.user_id == user_id),
             "deliveries": self._delete(t.Delivery, t.Delivery.target == user_id),
+            "drills": self._delete(t.Drill, t.Drill.user_id == user_id),
         }
 
     # -- one workspace: hardno export / purge --------------------------------
@@ -72,6 +74,7 @@ class PrivacyQueries(TxBase):
             "deals": (t.Deal, deal_of_team),
             "proposals": (t.Proposal, t.Proposal.user_id.in_(reps)),
             "deliveries": (t.Delivery, or_(t.Delivery.target.in_(reps), t.Delivery.target.in_(channels))),
+            "drills": (t.Drill, or_(t.Drill.team_id == team_id, t.Drill.user_id.in_(reps))),
             "reps": (t.Rep, t.Rep.team_id == team_id),
             "channels": (t.Channel, t.Channel.team_id == team_id),
             "workspace": (t.Workspace, t.Workspace.team_id == team_id),
@@ -95,6 +98,7 @@ class PrivacyQueries(TxBase):
                                                             .order_by(t.Proposal.id))]
         out["deliveries"] = [_row(d, ("error",)) for d in self.s.scalars(select(t.Delivery).where(f["deliveries"][1])
                                                                         .order_by(t.Delivery.id))]
+        out["drills"] = [_row(d) for d in self.s.scalars(select(t.Drill).where(f["drills"][1]).order_by(t.Drill.id))]
         return out
 
     def team_counts(self, team_id: str) -> dict[str, int]:
