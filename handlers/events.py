@@ -52,14 +52,14 @@ def register(app: App) -> None:
     app.action("chat:edit")(edit_it)
 
 
-def on_message(event, client, store, clock, reps, coach, settings, say):
+def on_message(event, client, store, clock, reps, coach, settings):
     # Only plain messages a person sent in a DM with the bot: no edits, joins, or bot posts.
     if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
         return
     if event.get("thread_ts") and practice.reply_in_drill(  # an answer in a practice drill's thread
             ask_for({"id": event["user"], "team_id": event.get("team", "")}, store=store, clock=clock, reps=reps,
                     client=client, coach=coach, settings=settings),
-            event["channel"], event["thread_ts"], event.get("text") or "", say):
+            event["channel"], event["thread_ts"], event.get("text") or "", practice.poster(client, event["channel"])):
         return
     rep = reps.get(event["user"], event.get("team", ""))
     reply = understand(rep, event.get("text") or "", store, clock, _reader(coach))

@@ -72,15 +72,21 @@ def register(app: Any, verbs: Verbs) -> None:
     verbs["practice"] = practice_command
 
 
+def poster(client: Any, channel: str) -> Say:
+    """A `say` that posts to `channel` with chat.postMessage. (Bolt's own `say` for a message in a DM thread
+    is its assistant `say`, which first reads the thread's context with conversations.replies.)"""
+
+    def say(**kw: Any) -> Any:
+        return client.chat_postMessage(channel=channel, **kw)
+
+    return say
+
+
 def practice_command(ask: Ask, cmd: Command) -> Reply:
     """`/deal practice [brush-off]`: the drill goes to the rep's DM; the reply here says so."""
     channel = ask.reps.dm_channel(ask.rep)
-
-    def say(**kw: Any) -> Any:
-        return ask.client.chat_postMessage(channel=channel, **kw)
-
     try:
-        drill = _start(ask, cmd.option, channel, say)
+        drill = _start(ask, cmd.option, channel, poster(ask.client, channel))
     except SlackApiError as e:
         log.warning("practice: could not post the drill in the DM: %s", e.response.get("error"))
         return Reply("I couldn't post in our DM just now, so there's no drill yet. Try again in a moment.")
@@ -215,12 +221,12 @@ def score_blocks(score: Score, model: str, cast: Cast, said: str | None = None, 
     if score.perfect:
         head += " Every box ticked: that's how a maybe turns into a decision. :tada:"
     out.append(SectionBlock(text=bk.md(head)))
-    done = [c.label for c in score.checks if c.passed]
-    if done:
-        out.append(SectionBlock(text=bk.md("*Done well:* " + ", ".join(done).lower() + ".")))
     if score.missing:
         lines = [f":x: *{c.label}*: {bk.escape(c.why)}" for c in score.missing]
         out.append(SectionBlock(text=bk.md(bk.clip("*What was missing*\n" + "\n".join(lines), bk.MAX_SECTION))))
+    done = [f":white_check_mark: *{c.label}*: {bk.escape(c.why)}" for c in score.checks if c.passed]
+    if done:
+        out.append(SectionBlock(text=bk.md(bk.clip("*Done well*\n" + "\n".join(done), bk.MAX_SECTION))))
     out.append(SectionBlock(text=bk.md(f"*The real question:* {bk.escape(BRUSHOFFS[score.brushoff].real_question)}")))
     out.append(SectionBlock(text=bk.md("*A model answer*")))
     out.append(SectionBlock(text=PlainTextObject(text=bk.clip(model, bk.MAX_SECTION), emoji=False)))

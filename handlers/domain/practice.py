@@ -254,7 +254,6 @@ _NEXT_STEP = re.compile(
     r"side[- ]by[- ]side|walk ?through|send (you|over|just|it|that)|(mon|tues|wednes|thurs|fri)day|tomorrow|"
     r"next week|week of|january|february|jan|feb|\d{1,2}:\d{2}|\d{1,2} ?(am|pm))\b")
 _CUES = {b.key: tuple(re.compile(p) for p in b.cues) for b in _BRUSHOFFS}
-_SENTENCE_END = re.compile(r"[.!?\n]")
 
 
 def questions(text: str, names: Sequence[str | None] = ()) -> list[str]:
@@ -262,7 +261,7 @@ def questions(text: str, names: Sequence[str | None] = ()) -> list[str]:
     bare = without_names(text, tuple(names))
     found, start = [], 0
     for i, ch in enumerate(bare):
-        if ch in ".!\n":
+        if ch == "\n" or (ch in ".!" and bare[i + 1:i + 2] in ("", " ", "\n")):  # not "e.g" or "<!channel>"
             start = i + 1
         elif ch == "?":
             found.append(bare[start:i + 1].strip())
