@@ -116,7 +116,7 @@ def _choose(ask: Ask, option: str | None) -> tuple[str, Deal | None, int]:
     if option in (None, "mine") and own:
         key, deal = own[0]
         return key, deal, practiced.get(key, 0)
-    key = option if option in BRUSHOFFS else pick_brushoff(practiced)
+    key = option if option is not None and option in BRUSHOFFS else pick_brushoff(practiced)
     return key, None, practiced.get(key, 0)
 
 

@@ -11,6 +11,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 import prompts
 from handlers.domain.drafts import BRUSHOFF_KEYS
@@ -269,7 +270,7 @@ def test_drill_storage(store, clock):
         assert [d.thread_ts for d in tx.recent_drills("U1", limit=1)] == ["1.0002"]
         assert tx.drills_by_brushoff("U1") == {"team": 1, "partner": 1}
         assert tx.team_export("T1")["drills"] and tx.rep_data_counts("U1")["drills"] == 2
-    with pytest.raises(Exception), store.tx() as tx:  # one drill per thread
+    with pytest.raises(IntegrityError), store.tx() as tx:  # one drill per thread
         tx.save_drill(Drill("U1", DM, "1.0002", "team", now))
     with store.tx() as tx:
         assert tx.forget_rep("U1")["drills"] == 2

@@ -4,6 +4,7 @@ The forms are the public contract in /work/shared/INTERFACE.md. Pure: the caller
 passes the rep's zone, `now` and the names of the rep's own deals (`companies`),
 which is how multi-word references like `acme corp` are told apart from a note.
 `parse_command` never raises: anything it cannot use becomes a `Usage`.
+Just over 400 lines: the whole `/deal` contract stays in one place, so it reads as one grammar.
 
 Verbs are case-insensitive, with these aliases:
   new, create -> add        ls -> list              yes, win -> won
