@@ -249,10 +249,12 @@ _NO_FINE = tuple(re.compile(p) for p in (
     r"\bno hard feelings\b",
     r"\bif (it'?s|the answer is) (a )?no\b[^.?!]{0,40}\b(i'?ll|i will) (close|step back|leave)",
 ))
-_NEXT_STEP = re.compile(
-    r"\b(\d+[- ]?min(ute)?s?|half an hour|call|meeting|meet|calendar|invite|book|schedule|demo|join|next steps?|"
-    r"side[- ]by[- ]side|walk ?through|send (you|over|just|it|that)|(mon|tues|wednes|thurs|fri)day|tomorrow|"
-    r"next week|week of|january|february|jan|feb|\d{1,2}:\d{2}|\d{1,2} ?(am|pm))\b")
+_NEXT_STEP = (  # the strongest kind of step first: that is the one the feedback quotes
+    re.compile(r"\b(\d+[- ]?min(ute)?s?|half an hour|\d{1,2}:\d{2}|\d{1,2} ?(am|pm)|(mon|tues|wednes|thurs|fri)day|"
+               r"tomorrow|next week|week of|january|february|jan|feb)\b"),
+    re.compile(r"\b(call|meeting|meet|calendar|invite|book|schedule|demo|join|side[- ]by[- ]side|walk ?through)\b"),
+    re.compile(r"\b(send (you|over|just|it|that)( \w+)?|next steps?)\b"),
+)
 _CUES = {b.key: tuple(re.compile(p) for p in b.cues) for b in _BRUSHOFFS}
 
 
@@ -285,7 +287,7 @@ def score_answer(text: str, key: str, names: Sequence[str | None] = ()) -> Score
     qs = questions(text or "", names_t)
     named = any(p.search(folded) for p in _CUES[key])
     welcome = any(p.search(folded) for p in _NO_FINE)
-    step = _NEXT_STEP.search(folded)
+    step = next((m for p in _NEXT_STEP if (m := p.search(folded))), None)
     if len(qs) == 1 and word_count(qs[0]) <= MAX_QUESTION_WORDS:
         one = _check("one_question", True, f"One question: “{qs[0]}”")
     elif len(qs) == 1:
