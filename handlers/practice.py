@@ -16,7 +16,8 @@ Which brush-off
 For other features (the DM coach routes "let's practice" and thread replies here)
 
     start_drill(ask, brushoff: str | None, channel: str, say) -> None
-        brushoff: a practice key, "mine" or None (as above); `say(text=, blocks=, thread_ts=)` posts in the DM
+        brushoff: a practice key ("send_info"), a name or alias as typed ("send info", see
+        grammar.PRACTICE_OPTIONS), "mine", or None (as above); `say(text=, blocks=, thread_ts=)` posts in the DM
         `channel` and returns Slack's answer (its "ts" becomes the drill's thread).
     reply_in_drill(ask, channel: str, thread_ts: str, text: str, say) -> bool
         True when the thread is a drill: the rep's own is answered (a push-back or the score); a message
@@ -40,7 +41,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, PlainTextO
 from handlers import blocks as bk
 from handlers.commands import Ask, Reply, Verbs
 from handlers.domain.drafts import brushoff_is_current, fmt_day
-from handlers.domain.grammar import Command
+from handlers.domain.grammar import PRACTICE_OPTIONS, Command
 from handlers.domain.model import Deal, Rep
 from handlers.domain.practice import (
     BRUSHOFFS,
@@ -84,8 +85,8 @@ def poster(client: Any, channel: str) -> Say:
 
 def practice_command(ask: Ask, cmd: Command) -> Reply:
     """`/deal practice [brush-off]`: the drill goes to the rep's DM; the reply here says so."""
-    channel = ask.reps.dm_channel(ask.rep)
     try:
+        channel = ask.reps.dm_channel(ask.rep)
         drill = _start(ask, cmd.option, channel, poster(ask.client, channel))
     except SlackApiError as e:
         log.warning("practice: could not post the drill in the DM: %s", e.response.get("error"))
@@ -126,6 +127,8 @@ def _cast(first: dict[str, Any]) -> Cast:
 
 
 def _start(ask: Ask, option: str | None, channel: str, say: Say) -> Drill:
+    if option is not None:  # a caller may pass a name or alias as typed ("send info")
+        option = PRACTICE_OPTIONS.get("-".join(option.casefold().split()), option)
     key, deal, practiced = _choose(ask, option)
     b = BRUSHOFFS[key]
     now = ask.clock.now()
@@ -143,6 +146,9 @@ def _start(ask: Ask, option: str | None, channel: str, say: Say) -> Drill:
                  f" (you logged “{note}”). Rehearse the real conversation: {bk.escape(who)} says")
     else:
         intro = f"*Practice: “{bk.escape(b.label)}”*. You're talking to {bk.escape(who)}, who says"
+        if option == "mine":
+            intro = (f"None of your maybes of the last {RECENT_MAYBE_DAYS} days is one of the five brush-offs, "
+                     f"so here's a common one.\n{intro}")
     blocks: list[Block] = [
         SectionBlock(text=bk.md(intro)),
         SectionBlock(text=PlainTextObject(text=f"“{bk.clip(line, 1000)}”", emoji=False)),

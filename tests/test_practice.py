@@ -152,6 +152,7 @@ def test_mine_practises_a_brush_off_from_the_reps_own_recent_maybes(slack, store
 def test_mine_without_recent_maybes_plays_a_brush_off_anyway(slack, store, fake):
     reply, parent = start(slack, "practice mine")
     assert "Northwind" in blob(parent) and "Practice is on" in reply["text"]
+    assert "None of your maybes of the last 14 days is one of the five brush-offs" in blob(parent)
 
 
 def test_bad_brush_off_gets_a_friendly_usage(slack, fake):
@@ -209,6 +210,21 @@ def test_llm_prospect_that_is_satisfied_answers_straight_and_the_answer_is_score
     _, parent = start(slack_llm, "practice team")
     scored = answer(slack_llm, parent, STRONG)
     assert "Fair question. Friday works" in blob(scored) and "I score your answer " in blob(scored)
+
+
+def test_llm_prospect_of_a_mine_drill_sees_only_the_reps_own_deal(slack_llm, store, fake, fake_ai):
+    slack_llm.deal("add Acme Corp contact:Jo Park")
+    slack_llm.deal("maybe acme we're happy with our current supplier, keep my card on file")
+    slack_llm.deal("add Secret Deal Co contact:Kim", user="U2")
+    slack_llm.deal("maybe secret we are happy with our current vendor", user="U2")
+    fake_ai.clear()
+    fake_ai.reply(prospect)
+    _, parent = start(slack_llm, "practice mine")
+    [req] = fake_ai.requests
+    prompt = req["messages"][-1]["content"]
+    assert "You are Jo Park at Acme Corp" in prompt and "keep my card on file" in prompt
+    assert "Secret" not in json.dumps(req) and "Kim" not in json.dumps(req)
+    assert "Look, could you just email me a PDF" in blob(parent) and "Acme Corp" in blob(parent)
 
 
 def test_a_failing_model_falls_back_to_template_lines_and_scores_at_once(slack_llm, store, fake, fake_ai):
