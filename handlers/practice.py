@@ -233,7 +233,6 @@ def score_blocks(score: Score, model: str, cast: Cast, said: str | None = None, 
     done = [f":white_check_mark: *{c.label}*: {bk.escape(c.why)}" for c in score.checks if c.passed]
     if done:
         out.append(SectionBlock(text=bk.md(bk.clip("*Done well*\n" + "\n".join(done), bk.MAX_SECTION))))
-    out.append(SectionBlock(text=bk.md(f"*The real question:* {bk.escape(BRUSHOFFS[score.brushoff].real_question)}")))
     out.append(SectionBlock(text=bk.md("*A model answer*")))
     out.append(SectionBlock(text=PlainTextObject(text=bk.clip(model, bk.MAX_SECTION), emoji=False)))
     out.append(ContextBlock(elements=[bk.md(AGAIN)]))
