@@ -299,10 +299,14 @@ class SlackDriver:
         headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
         return self.post(json.dumps(body), "application/json", headers=headers)
 
-    def dm(self, text: str, user: str = "U1", **kw) -> Response:
+    def dm(self, text: str, user: str = "U1", *, thread_ts: str | None = None, **kw) -> Response:
+        """A message in the rep's DM with the bot; with `thread_ts`, a reply in that message's thread."""
         ts = f"{time.time():.6f}"
-        return self.event({"type": "message", "channel_type": "im", "channel": f"D{user}", "user": user,
-                           "text": text, "ts": ts, "event_ts": ts}, **kw)
+        event = {"type": "message", "channel_type": "im", "channel": f"D{user}", "user": user,
+                 "text": text, "ts": ts, "event_ts": ts}
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        return self.event(event, **kw)
 
     def home_opened(self, user: str = "U1", **kw) -> Response:
         """The rep opens the app's Home tab."""

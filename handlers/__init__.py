@@ -24,6 +24,7 @@ def register(app: Any) -> None:
         export,
         home,
         installs,
+        practice,
         privacy,
         settings,
         shortcuts,
@@ -46,6 +47,7 @@ def register(app: Any) -> None:
     coaching.register(app, verbs)
     privacy.register(app, verbs)
     installs.register(app)
+    practice.register(app, verbs)
 
     @app.middleware
     def inject_verbs(context, next):  # noqa: ANN001 - Bolt's middleware signature

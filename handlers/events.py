@@ -20,6 +20,7 @@ from slack_bolt import App
 from slack_sdk.models.blocks import ActionsBlock, ContextBlock, SectionBlock
 
 from handlers import blocks as bk
+from handlers import practice
 from handlers.chat_reader import ChatReader, reader_for
 from handlers.commands import Ask, Reply, ask_for, log_on
 from handlers.deal_log import DealLog
@@ -52,11 +53,17 @@ def register(app: App) -> None:
     app.action("chat:edit")(edit_it)
 
 
-def on_message(event, client, store, clock, reps, coach, context):
+def on_message(event, client, store, clock, reps, coach, context, settings):
     # Only plain messages a person sent in a DM with the bot: no edits, joins, or bot posts.
     if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
         return
-    rep = reps.get(event["user"], context.get("team_id") or event.get("team", ""))
+    team = context.get("team_id") or event.get("team", "")
+    if event.get("thread_ts") and practice.reply_in_drill(  # an answer in a practice drill's thread
+            ask_for({"id": event["user"], "team_id": team}, store=store, clock=clock, reps=reps,
+                    client=client, coach=coach, settings=settings),
+            event["channel"], event["thread_ts"], event.get("text") or "", practice.poster(client, event["channel"])):
+        return
+    rep = reps.get(event["user"], team)
     reply = understand(rep, event.get("text") or "", store, clock, _reader(coach))
     client.chat_postMessage(channel=event["channel"], text=reply.text, blocks=bk.as_dicts(reply.blocks))
 

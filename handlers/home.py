@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlo
 from slack_sdk.models.views import View
 
 from handlers import blocks as bk
+from handlers import practice
 from handlers.deal_log import DealLog
 from handlers.domain.board import Period, current_span
 from handlers.domain.model import Rep
@@ -54,5 +55,6 @@ def home_view(rep: Rep, log: DealLog, now: datetime) -> dict[str, Any]:
                                limit=10)
     if closed:
         blocks.append(ContextBlock(elements=[bk.md("Won, hard no or dropped: each one is a decision. Nice work.")]))
+    blocks += [DividerBlock(), *practice.home_blocks(rep, log.store, now)]
     blocks += [DividerBlock(), SectionBlock(text=bk.md(HOW_TO))]
     return View(type="home", blocks=blocks).to_dict()

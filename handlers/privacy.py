@@ -52,6 +52,8 @@ def what(counts: dict[str, int], *, future: bool = False) -> str:
         parts.append("your settings (time zone, digest and board choices)")
     elif future:
         parts.append("no saved settings")
+    if counts.get("drills"):
+        parts.append(plural(counts["drills"], "practice drill"))
     parts.append(plural(counts.get("deliveries", 0), "digest record"))
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 

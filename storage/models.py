@@ -324,3 +324,23 @@ slack_oauth_states = Table(
     Column("state", String(200), nullable=False),
     Column("expire_at", DateTime, nullable=False),
 )
+class Drill(Base):
+    """A practice drill: the coach played a prospect's brush-off in the rep's DM (a thread) and scored the
+    answer. Private to the rep: every query goes through user_id."""
+
+    __tablename__ = "drills"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32), default="")
+    user_id: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str] = mapped_column(String(32))  # the prospect's line: the thread parent
+    brushoff: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | pushed | done
+    turns: Mapped[list] = mapped_column(JSON)  # [{"role": "prospect"|"rep", "text": ...}, ...]
+    score: Mapped[int | None]  # checks passed, once scored
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel", "thread_ts", name="uq_drills_thread"),  # per workspace: ids repeat on Grid
+        Index("ix_drills_user_created", "team_id", "user_id", "created_at"),
+    )

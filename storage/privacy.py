@@ -19,7 +19,7 @@ from storage.base import TxBase
 # Where slack_sdk's SQLAlchemy installation store keeps workspaces' tokens, when OAuth is on.
 TOKEN_TABLES = ("slack_bots", "slack_installations")
 # What the forget-me reply names (CRM links and pushes of the rep's deals go with them, uncounted).
-FORGET_NAMES = ("history", "deals", "proposals", "settings", "deliveries")
+FORGET_NAMES = ("history", "deals", "proposals", "settings", "deliveries", "drills")
 
 
 def _plain(value: Any) -> Any:
@@ -53,6 +53,7 @@ class PrivacyQueries(TxBase):
             "proposals": (t.Proposal, and_(t.Proposal.user_id == user_id, *self._scoped(t.Proposal.team_id))),
             "settings": (t.Rep, and_(t.Rep.user_id == user_id, *self._scoped(t.Rep.team_id))),
             "deliveries": (t.Delivery, and_(t.Delivery.target == user_id, *self._scoped(t.Delivery.team_id))),
+            "drills": (t.Drill, and_(t.Drill.user_id == user_id, *self._scoped(t.Drill.team_id))),
         }
 
     def rep_data_counts(self, user_id: str) -> dict[str, int]:
@@ -78,6 +79,7 @@ class PrivacyQueries(TxBase):
             "deals": (t.Deal, t.Deal.team_id == team_id),
             "proposals": (t.Proposal, t.Proposal.team_id == team_id),
             "deliveries": (t.Delivery, t.Delivery.team_id == team_id),
+            "drills": (t.Drill, t.Drill.team_id == team_id),
             "reps": (t.Rep, t.Rep.team_id == team_id),
             "channels": (t.Channel, t.Channel.team_id == team_id),
             "workspace": (t.Workspace, t.Workspace.team_id == team_id),
@@ -107,6 +109,7 @@ class PrivacyQueries(TxBase):
                                                              .order_by(t.CrmPush.key))]
         out["crm_state"] = [_row(c) for c in self.s.scalars(select(t.CrmState).where(f["crm_state"][1])
                                                             .order_by(t.CrmState.key))]
+        out["drills"] = [_row(d) for d in self.s.scalars(select(t.Drill).where(f["drills"][1]).order_by(t.Drill.id))]
         return out
 
     def team_counts(self, team_id: str) -> dict[str, int]:

@@ -1,7 +1,7 @@
 """The store, and `Tx`: one transaction, i.e. one user action, with every query on it.
 
 The queries live in modules named for what they are about (`storage.reps`, `storage.deals`,
-`storage.channels`, `storage.events`, `storage.proposals`, shared helpers in `storage.base`, row mapping
+`storage.channels`, `storage.events`, `storage.proposals`, `storage.practice`, shared helpers in `storage.base`, row mapping
 in `storage.rows`); `Tx` composes them, so callers only ever see `tx.<intention-revealing name>`.
 """
 
@@ -24,6 +24,7 @@ from storage.deals import DealQueries
 from storage.deliveries import DeliveryQueries
 from storage.events import EventQueries
 from storage.planning import PlanningQueries
+from storage.practice import PracticeQueries
 from storage.privacy import PrivacyQueries
 from storage.proposals import ProposalQueries
 from storage.reps import RepQueries
@@ -115,7 +116,7 @@ class Store:
 
 
 class Tx(DeliveryQueries, BoardQueries, PlanningQueries, RepQueries, DealQueries, ChannelQueries, EventQueries,
-         ProposalQueries, CrmQueries, PrivacyQueries, WorkspaceQueries, UninstallQueries):
+         ProposalQueries, CrmQueries, PrivacyQueries, WorkspaceQueries, UninstallQueries, PracticeQueries):
     """One transaction: every group of queries, on one session (see `storage.base.TxBase`). Scheduled
     deliveries, the leaderboard's reads and the digest's planning scan are `storage.deliveries`,
     `storage.boards` and `storage.planning`."""

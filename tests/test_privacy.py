@@ -56,7 +56,8 @@ def test_forget_me_asks_first_then_deletes_everything_of_the_caller_only(slack, 
     assert done["text"].startswith("Done: I deleted 2 deals with")
     assert "your settings" in done["text"] and "1 digest record" in done["text"]
     assert done.get("replace_original") is True
-    assert stored(store, "U1") == {"deals": 0, "history": 0, "proposals": 0, "settings": 0, "deliveries": 0}
+    assert stored(store, "U1") == {"deals": 0, "history": 0, "proposals": 0, "settings": 0, "deliveries": 0,
+                                   "drills": 0}
     assert stored(store, "U2")["deals"] == 1  # a teammate's deals are not touched
     assert "Initech" in json.dumps(slack.deal("list", user="U2"))
 

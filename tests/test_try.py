@@ -214,6 +214,19 @@ def test_coach_draft_arrives_by_response_url_and_logs_as_sent(tmp_path):
     assert s.deals()["Acme Corp"].touch_count == 1  # the sent draft is an attempt awaiting an answer
 
 
+def test_a_practice_drill_is_answered_in_its_thread_and_scored(tmp_path):
+    answer = ":reply Happy to. Is this something you're actively trying to solve this quarter?"
+    s = run_try(tmp_path, f"/deal practice send-info\n{answer}\n:reply Thanks!\n:home\n")
+    drill = s.after("/deal practice send-info")
+    assert "── hardno · DM with you ──" in drill and "“Can you just email me some information?”" in drill
+    assert "Answer in this thread" in drill
+    scored = s.after(answer)
+    assert "── hardno · DM with you · in the thread ──" in scored and "I score your answer 4/6" in scored
+    assert "What was missing" in scored and "❌ Welcomes a no" in scored and "A model answer" in scored
+    assert "scored already" in s.after(":reply Thanks!")
+    assert "Practice" in s.after(":home") and "4/6" in s.after(":home")
+
+
 def test_board_is_posted_to_sales_with_everyone_who_closed_deals(tmp_path):
     script = ("/deal add Acme $5k\n/deal won acme\n:as dana\n/deal add Duff Beer\n/deal no duff no budget\n"
               ":as you\n:board\n:board year\n")

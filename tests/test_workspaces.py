@@ -15,6 +15,7 @@ from sqlalchemy import inspect, text
 from handlers.board.post import sweep_boards
 from handlers.digest.deliver import sweep_digests
 from handlers.domain.model import Rep, Status
+from handlers.domain.practice import Drill
 from storage import models as t
 from storage.base import CrossWorkspace, Unscoped
 from storage.db import alembic_config, connect
@@ -178,7 +179,7 @@ def test_forget_me_deletes_only_the_callers_own_workspace(two, store):
     assert done["text"].startswith("Done: I deleted 1 deal")
     with store.tx(T2) as tx:
         assert tx.rep_data_counts("U1") == {"deals": 0, "history": 0, "proposals": 0, "settings": 0,
-                                            "deliveries": 0}
+                                            "deliveries": 0, "drills": 0}
     with store.tx(T1) as tx:
         counts = tx.rep_data_counts("U1")
     assert (counts["deals"], counts["settings"]) == (1, 1) and deals(store, T1) == ["Acme"]
@@ -196,13 +197,15 @@ def test_export_and_purge_cover_every_table_a_workspace_has_rows_in(two, store, 
             tx.record_pushes([(f"deal:{deal.id}", deal.id, "n1")], now)
             tx.save_channel(t_channel("C1"))
             tx.save_workspace(name=f"Workspace {team}")
+            tx.save_drill(Drill("U1", "D1", "1.0", "send_info", now))
     # slack_sdk's token tables are counted and purged as "tokens" (never exported): see test_oauth.py
     scoped = {name for name, table in t.Base.metadata.tables.items() if "team_id" in table.c} - set(TOKEN_TABLES)
     with store.read(T1) as tx:
         exported = tx.team_export(T1)
         counts = tx.team_counts(T1)
     # Every table that has a team column is exported and counted (children of deals too).
-    covered = {"reps", "channels", "deals", "proposals", "deliveries", "crm_links", "crm_state", "workspace"}
+    covered = {"reps", "channels", "deals", "proposals", "deliveries", "crm_links", "crm_state", "workspace",
+               "drills"}
     names = {"workspace": "workspaces"}
     assert {names.get(n, n) for n in covered} == scoped
     assert set(exported) >= covered | {"crm_pushes"} and set(counts) >= covered | {"history", "crm_pushes", "tokens"}

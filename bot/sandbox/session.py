@@ -52,11 +52,13 @@ Sandbox commands:
   :seed           load a demo pipeline for you (a dozen deals with histories)
   :home           open your App Home
   :log TEXT       the "Log to a deal" message shortcut, on a message saying TEXT
+  :reply TEXT     answer in the thread of hardno's latest message in your DM (a practice drill's
+                  prospect line: /deal practice send-info, then :reply with your answer)
   :help           this; :quit (or Ctrl-D) to leave
 In a form: Enter keeps the value shown in [brackets], - clears it, \\n starts a new line in a
 several-line text, :cancel (or Ctrl-C) closes the form."""
 
-COMMANDS = ("click", "digest", "board", "time", "as", "seed", "home", "log", "help", "quit", "exit")
+COMMANDS = ("click", "digest", "board", "time", "as", "seed", "home", "log", "reply", "help", "quit", "exit")
 
 
 @dataclass
@@ -70,6 +72,7 @@ class Msg:
     audience: str | None = None  # the only user who sees it (DMs, ephemeral messages, Home); None: channel
     ephemeral: bool = False
     view_id: str | None = None  # an App Home
+    thread_ts: str | None = None  # a reply in the thread of that message
     buttons: list[Button] = field(default_factory=list)
 
     @property
@@ -218,6 +221,8 @@ class Sandbox:
             self.home()
         elif name == "log":
             self.shortcut(arg)
+        elif name == "reply":
+            self.reply(arg)
         elif name == "cancel":
             self.console.note("There is no open form to cancel.")
         else:
@@ -253,6 +258,20 @@ class Sandbox:
         self._answered(r, "that message")
         self.wait(start, (lambda c: c.method in VISIBLE) if r.status == 200 else None)
         return start
+
+    def reply(self, text: str) -> None:
+        """A line typed in the thread of the bot's latest top-level message in the DM (a message.im event)."""
+        dm = self.fake.dm_channel_id(self.user.id)
+        parent = next((m for m in reversed(self.messages.values())
+                       if m.channel == dm and m.thread_ts is None and not m.ephemeral and m.view_id is None), None)
+        if parent is None or not text:
+            self.console.warn("Reply to what? Start a drill first (/deal practice send-info), then :reply "
+                              "with your answer." if parent is None else "Reply what? For example :reply Happy to…")
+            return
+        start = self.mark()
+        r = self.driver.dm(text, user=self.user.id, thread_ts=parent.ts)
+        self._answered(r, "that reply")
+        self.wait(start, (lambda c: c.method in VISIBLE) if r.status == 200 else None)
 
     def click(self, arg: str) -> None:
         last = self.last_buttons
@@ -488,7 +507,7 @@ class Sandbox:
         if method == "chat.postMessage":
             channel = resp.get("channel") or str(p.get("channel"))
             self.show(Msg(channel, resp.get("ts", ""), p.get("text") or "", p.get("blocks") or [],
-                          audience=_dm_user(channel)))
+                          audience=_dm_user(channel), thread_ts=p.get("thread_ts") or None))
         elif method == "chat.postEphemeral":
             channel = self._channel_id(p.get("channel"))
             self.show(Msg(channel, resp.get("message_ts") or self._local_ts(), p.get("text") or "",
@@ -597,6 +616,8 @@ class Sandbox:
 
     def _heading(self, msg: Msg, *, updated: bool = False, note: str = "") -> None:
         bits = ["App Home" if msg.view_id is not None else "hardno", self._where(msg)]
+        if msg.thread_ts:
+            bits.append("in the thread")
         if updated:
             bits.append("updated")
         if note:

@@ -4,14 +4,16 @@ The forms are the public contract in /work/shared/INTERFACE.md. Pure: the caller
 passes the rep's zone, `now` and the names of the rep's own deals (`companies`),
 which is how multi-word references like `acme corp` are told apart from a note.
 `parse_command` never raises: anything it cannot use becomes a `Usage`.
+Just over 400 lines: the whole `/deal` contract stays in one place, so it reads as one grammar.
 
 Verbs are case-insensitive, with these aliases:
   new, create -> add        ls -> list              yes, win -> won
   lost -> no                dq, disqualify -> drop  meeting -> meet    unclose -> reopen
   leaderboard, lb -> board  csv -> export           ?, h -> help
-  setting, config -> settings
+  setting, config -> settings  drill, rehearse -> practice
 Options: list takes `maybe` for `maybes`; board takes `weekly`/`monthly`/`quarterly`;
-coach takes `meet` for `meeting`, `break-up`/`last` for `breakup`, `hardno` for `ask`.
+coach takes `meet` for `meeting`, `break-up`/`last` for `breakup`, `hardno` for `ask`;
+practice takes a brush-off by name or alias (`PRACTICE_OPTIONS`: `send-info`, `send info`, `info`...).
 
 `add` details:
 - The company runs up to the first amount-looking word or `key:` word. Its first
@@ -43,10 +45,11 @@ from handlers.domain.refs import fold
 from handlers.domain.when import WhenError, find_when, split_when
 
 VERBS = ("add", "list", "maybe", "touch", "meet", "won", "no", "drop", "reopen", "snooze", "coach", "board",
-         "export", "help", "settings", "forget")
+         "export", "help", "settings", "forget", "practice")
 ALIASES = {"new": "add", "create": "add", "ls": "list", "yes": "won", "win": "won", "lost": "no",
            "dq": "drop", "disqualify": "drop", "unclose": "reopen", "meeting": "meet", "leaderboard": "board", "lb": "board",
-           "csv": "export", "?": "help", "h": "help", "setting": "settings", "config": "settings"}
+           "csv": "export", "?": "help", "h": "help", "setting": "settings", "config": "settings",
+           "drill": "practice", "rehearse": "practice"}
 
 USAGE = {
     "add": "/deal add <company> [amount] [next:<when>] [contact:<name>] [stage:<stage>] [note ...]",
@@ -65,6 +68,7 @@ USAGE = {
     "help": "/deal help",
     "settings": "/deal settings ...",
     "forget": "/deal forget me",
+    "practice": "/deal practice [brush-off]",
 }
 MEANING = {
     "add": "add a deal you are working",
@@ -83,6 +87,7 @@ MEANING = {
     "help": "this help",
     "settings": "your digest and leaderboard settings",
     "forget": "delete everything hardno stores about you (asks to confirm)",
+    "practice": "rehearse answering a prospect's brush-off; the coach scores your answer",
 }
 STAGES = ("time", "explore", "change", "collaborate", "consensus", "invest", "review", "resolve concerns",
           "decide", "execute")
@@ -91,6 +96,18 @@ BOARD_PERIODS = {"week": "week", "weekly": "week", "month": "month", "monthly": 
                  "quarter": "quarter", "quarterly": "quarter"}
 COACH_KINDS = {"ask": "ask", "hardno": "ask", "meeting": "meeting", "meet": "meeting",
                "breakup": "breakup", "break-up": "breakup", "last": "breakup"}
+# `/deal practice` takes one of the playbook's five brush-offs (handlers.domain.practice keys), or `mine`:
+# a brush-off from the rep's own recent maybes.
+PRACTICE_OPTIONS = {
+    "partner": "partner", "already": "partner", "incumbent": "partner", "switch": "partner",
+    "supplier": "supplier", "vendor": "supplier", "file": "supplier", "on-file": "supplier", "happy": "supplier",
+    "new-year": "new_year", "newyear": "new_year", "new_year": "new_year", "next-year": "new_year",
+    "january": "new_year", "timing": "new_year", "later": "new_year",
+    "send-info": "send_info", "send_info": "send_info", "info": "send_info", "email": "send_info",
+    "brochure": "send_info", "deck": "send_info", "send-me-info": "send_info",
+    "team": "team", "boss": "team", "colleagues": "team", "consensus": "team",
+    "mine": "mine", "my": "mine", "own": "mine",
+}
 MAX_COMPANY = 200
 MAX_STAGE = 100  # the database column's width
 MAX_REF_WORDS = 20
@@ -133,6 +150,8 @@ HELP_TERMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (  # (term, what it i
      ("2026-12-03", "dec 3", "next tuesday 2pm", "in 2 weeks", "end of month", "early january",
       "after the new year")),
     ("<stage>", "the commitment the deal waits on, or your own words", STAGES),
+    ("<brush-off>", "a prospect's polite brush-off to practise (none: one you need; mine: from your own maybes)",
+     ("partner", "supplier", "new-year", "send-info", "team", "mine")),
 )
 HELP_ALIASES = (("new", "add"), ("ls", "list"), ("yes/win", "won"), ("lost", "no"), ("dq", "drop"),
                 ("leaderboard", "board"), ("?", "help"))
@@ -196,6 +215,8 @@ def parse_command(text: str, tz: str, now: datetime, companies: Sequence[str] = 
         return Command(verb, args=tuple(rest.split()))
     if verb == "coach":
         return _coach(rest, companies)
+    if verb == "practice":
+        return _practice(rest)
     return _deal_verb(verb, rest, tz, now, companies)
 
 
@@ -402,3 +423,16 @@ def _coach(rest: str, companies: Sequence[str]) -> Command | Usage:
     if tail:  # a name we could not look up: all of it is the reference
         ref = rest.strip()
     return Command("coach", ref=ref, option=option)
+
+
+def _practice(rest: str) -> Command | Usage:
+    """`practice`, `practice send-info`, `practice send info` (words joined by a dash), `practice mine`."""
+    if not rest:
+        return Command("practice")
+    key = "-".join(fold(rest).split())
+    if key in PRACTICE_OPTIONS:
+        return Command("practice", option=PRACTICE_OPTIONS[key])
+    close = difflib.get_close_matches(key, list(PRACTICE_OPTIONS), n=1, cutoff=0.7)
+    hint = f" Did you mean `{close[0]}`?" if close else ""
+    return _usage("practice", f"“{rest[:40]}” isn't a brush-off I can play.{hint} Pick one of: partner, "
+                              "supplier, new-year, send-info, team, or mine (one from your own maybes).")

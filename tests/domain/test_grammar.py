@@ -37,6 +37,7 @@ CONTRACT = [
     "/deal export",
     "/deal help",
     "/deal forget me",  # INTERFACE.md, "More /deal"
+    "/deal practice [brush-off]",  # INTERFACE.md, "More /deal"
 ]
 
 
