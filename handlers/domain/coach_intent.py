@@ -85,9 +85,9 @@ _NEED_ASK = re.compile(r"\b(need(?:s)? an? (?:hard[- ]?no )?ask|ask for a decisi
                        r"(?:due|ready) for an? ask|who (?:do|should) i ask)\b")
 _DUE = re.compile(r"\b(due|coming up|this week|today|tomorrow|follow[- ]?ups?|scheduled)\b")
 _MAYBES = re.compile(r"\bmaybes?\b")
-_SITUATION = re.compile(r"\b(how (?:do|should|can|would) (?:i|we|you)|what (?:do|should|can) (?:i|we) (?:say|do|answer|reply|write)|"
-                        r"(?:answer|respond|reply|react) to|handle|deal with|comeback|objection|brush[- ]?off|"
-                        r"they (?:say|said)|prospect (?:says|said))\b")
+_SITUATION = re.compile(r"\b((?:answer|respond|reply|react) to|handle|deal with|comeback|objection|brush[- ]?off|"
+                        r"(?:they|prospect|client|customer|buyer)s? (?:say|said|says|tell|told|keeps? saying)|"
+                        r"what (?:do|should|can) (?:i|we) (?:say|answer|reply|write) (?:to|when|if))\b")
 _HELP = re.compile(r"^(?:help|\?|what can you do|what do you do|who are you|hi|hello|hey)\b")
 
 
