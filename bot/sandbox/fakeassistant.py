@@ -142,7 +142,7 @@ class AssistantMethods:
         return self._ok_answer(channel=stream.channel, ts=stream.ts, message=message)
 
     # -- the assistant thread -------------------------------------------------------------------------------
-    def _thread(self, p: dict[str, Any], *, need_ts: bool = True) -> AssistantThread:
+    def _assistant_thread(self, p: dict[str, Any], *, need_ts: bool = True) -> AssistantThread:
         from bot.sandbox.fakeslack import _ApiError
         channel = str(p.get("channel_id") or "")
         if not channel:
@@ -161,7 +161,7 @@ class AssistantMethods:
             if not isinstance(prompt, dict) or not prompt.get("title") or not prompt.get("message"):
                 raise _ApiError("invalid_arguments", response_metadata={
                     "messages": ["[ERROR] each prompt needs a title and a message"]})
-        thread = self._thread(p, need_ts=False)
+        thread = self._assistant_thread(p, need_ts=False)
         thread.prompts, thread.prompts_title = list(prompts), p.get("title")
         return self._ok_answer()
 
@@ -169,11 +169,11 @@ class AssistantMethods:
         from bot.sandbox.fakeslack import _ApiError
         if "status" not in p:
             raise _ApiError("invalid_arguments", response_metadata={"messages": ["[ERROR] missing status"]})
-        self._thread(p).statuses.append(str(p.get("status") or ""))
+        self._assistant_thread(p).statuses.append(str(p.get("status") or ""))
         return self._ok_answer()
 
     def _set_title(self, p: dict[str, Any]) -> Any:
-        self._thread(p).title = str(p.get("title") or "")
+        self._assistant_thread(p).title = str(p.get("title") or "")
         return self._ok_answer()
 
     @staticmethod

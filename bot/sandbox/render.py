@@ -290,6 +290,17 @@ class _Surface:
                     row.append("  ")
                 row.append_text(self.element(el, block_id))
             self.line(row)
+        elif kind == "context_actions":  # feedback buttons: each is a button the sandbox can press
+            row = Text()
+            for el in block.get("elements") or []:
+                for side in ("positive_button", "negative_button") if el.get("type") == "feedback_buttons" else ():
+                    if isinstance(el.get(side), dict):
+                        if row.plain:
+                            row.append("  ")
+                        row.append_text(self.button({"type": "button", "action_id": el.get("action_id"),
+                                                     "text": el[side].get("text"),
+                                                     "value": el[side].get("value")}, block_id))
+            self.line(row)
         elif kind == "input":
             self.input(block, block_id)
         elif kind == "image":
