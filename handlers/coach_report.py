@@ -26,7 +26,8 @@ def render(rows: Sequence[DraftCounts], now: datetime, days: int) -> str:
     span = f"the last {days} day{'s' if days != 1 else ''} ({since} to {now.date().isoformat()}, UTC)"
     if not rows:
         return f"No coach drafts were shown in {span}.\n"
-    table = [HEAD] + [(r.kind, r.variant, str(r.shown), str(r.sent), str(r.up), str(r.down)) for r in rows]
+    table: list[tuple[str, ...]] = [HEAD]
+    table += [(r.kind, r.variant, str(r.shown), str(r.sent), str(r.up), str(r.down)) for r in rows]
     table.append(("total", "", *(str(sum(getattr(r, f) for r in rows)) for f in ("shown", "sent", "up", "down"))))
     widths = [max(len(row[i]) for row in table) for i in range(len(HEAD))]
     lines = [f"Coach drafts shown in {span}:"]

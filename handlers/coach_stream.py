@@ -67,10 +67,10 @@ class DraftStream:
             return
         piece = text[self._sent:]
         due = len(piece) >= MIN_PIECE or self.clock() - self._last >= MAX_WAIT
-        if piece and due and self.throttle.try_take("chat.appendStream"):
-            if self._call("chat.appendStream", lambda: self.client.chat_appendStream(
+        if piece and due and self.throttle.try_take("chat.appendStream") and self._call(
+                "chat.appendStream", lambda: self.client.chat_appendStream(
                     channel=self.channel, ts=self.ts, markdown_text=markdown_safe(piece))):
-                self._sent, self._last = len(text), self.clock()
+            self._sent, self._last = len(text), self.clock()
 
     def _start(self, text: str) -> None:
         self.throttle.wait("chat.startStream")

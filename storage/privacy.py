@@ -44,7 +44,8 @@ class PrivacyQueries(TxBase):
         return {
             "deals": self._count(t.Deal, t.Deal.owner_id == user_id),
             "history": self._count(t.Activity, t.Activity.deal_id.in_(deals)),
-            "proposals": self._count(t.Proposal, t.Proposal.user_id == user_id),
+            "proposals": self._count(t.Proposal, t.Proposal.user_id == user_id)
+            + self._count(t.CoachDraft, t.CoachDraft.user_id == user_id),
             "settings": self._count(t.Rep, t.Rep.user_id == user_id),
             "deliveries": self._count(t.Delivery, t.Delivery.target == user_id),
         }
@@ -56,7 +57,9 @@ class PrivacyQueries(TxBase):
             # history first: SQLite's cascade only runs with foreign keys on, so don't rely on it
             "history": self._delete(t.Activity, t.Activity.deal_id.in_(deals)),
             "deals": self._delete(t.Deal, t.Deal.owner_id == user_id),
-            "proposals": self._delete(t.Proposal, t.Proposal.user_id == user_id),
+            # the coach's record of drafts shown to them goes with the drafts themselves
+            "proposals": self._delete(t.Proposal, t.Proposal.user_id == user_id)
+            + self._delete(t.CoachDraft, t.CoachDraft.user_id == user_id),
             "settings": self._delete(t.Rep, t.Rep.user_id == user_id),
             "deliveries": self._delete(t.Delivery, t.Delivery.target == user_id),
         }
@@ -71,6 +74,7 @@ class PrivacyQueries(TxBase):
             "history": (t.Activity, t.Activity.deal_id.in_(deals)),
             "deals": (t.Deal, deal_of_team),
             "proposals": (t.Proposal, t.Proposal.user_id.in_(reps)),
+            "coach drafts": (t.CoachDraft, or_(t.CoachDraft.team_id == team_id, t.CoachDraft.user_id.in_(reps))),
             "deliveries": (t.Delivery, or_(t.Delivery.target.in_(reps), t.Delivery.target.in_(channels))),
             "reps": (t.Rep, t.Rep.team_id == team_id),
             "channels": (t.Channel, t.Channel.team_id == team_id),
@@ -93,6 +97,8 @@ class PrivacyQueries(TxBase):
                         for d in self.s.scalars(select(t.Deal).where(f["deals"][1]).order_by(t.Deal.id))]
         out["proposals"] = [_row(p) for p in self.s.scalars(select(t.Proposal).where(f["proposals"][1])
                                                             .order_by(t.Proposal.id))]
+        out["coach_drafts"] = [_row(d) for d in self.s.scalars(select(t.CoachDraft).where(f["coach drafts"][1])
+                                                               .order_by(t.CoachDraft.id))]
         out["deliveries"] = [_row(d, ("error",)) for d in self.s.scalars(select(t.Delivery).where(f["deliveries"][1])
                                                                         .order_by(t.Delivery.id))]
         return out

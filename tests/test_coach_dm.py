@@ -323,3 +323,18 @@ def test_the_report_with_nothing_shown_says_so(store, capsys, monkeypatch):
     assert main(["coach", "report"]) == 0
     assert "No coach drafts were shown in the last 30 days" in capsys.readouterr().out
     assert main(["coach", "report", "--days", "0"]) == 2
+
+
+def test_forget_me_and_purge_take_the_coach_drafts_too(slack, store, fake):
+    slack.deal("add Acme Corp $12k")
+    slack.deal("add Umbrella Health $40k", user="U2")
+    dm_reply(slack, fake, "draft an ask for Acme")
+    dm_reply(slack, fake, "draft an ask for Umbrella", user="U2")
+    with store.tx() as tx:
+        assert tx.rep_data_counts("U1")["proposals"] >= 2  # the draft and its record
+        tx.forget_rep("U1")
+    assert [d.user_id for d in drafts_shown(store)] == ["U2"]
+    with store.tx() as tx:
+        assert len(tx.team_export("T1")["coach_drafts"]) == 1
+        tx.purge_team("T1")
+    assert drafts_shown(store) == []
