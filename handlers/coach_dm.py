@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +36,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, SectionBl
 import prompts
 from handlers import blocks as bk
 from handlers.coach_stream import DraftStream
-from handlers.coaching import draft_reply
+from handlers.coaching import draft_reply, on_draft_button
 from handlers.commands import Ask, Reply, ask_for, resolve
 from handlers.domain.coach_answers import PIPELINE_WANTS, pipeline_answer
 from handlers.domain.coach_intent import Intent, Want
@@ -165,8 +166,8 @@ def pipeline_reply(ask: Ask, want: Want) -> Reply:
     if len(found.lines) > MAX_LINES:
         lines.append(f"_…and {len(found.lines) - MAX_LINES} more: `/deal list` shows all of them._")
     blocks: list[Block] = bk.section_lines(bk.escape(found.headline), lines)
-    buttons = [bk.button(f"Draft for {line.deal.company}", "deal:coach", str(line.deal.id))
-               for line in shown[:5] if line.deal.id is not None]
+    buttons = [bk.button(f"Draft for {line.deal.company}", f"coach:dm:{i}", str(line.deal.id))  # ids unique
+               for i, line in enumerate(shown[:5]) if line.deal.id is not None]                    # in a block
     if buttons:
         blocks.append(ActionsBlock(elements=buttons))
     return Reply(found.headline, blocks)
@@ -247,6 +248,7 @@ def help_reply(ask: Ask) -> Reply:
 # --------------------------------------------------------------------------- the assistant view
 
 def register(app: App) -> None:
+    app.action(re.compile(r"^coach:dm:\d+$"))(on_draft_button(None))  # "Draft for X" under an answer
     app.event("assistant_thread_started")(thread_started)
     app.event("assistant_thread_context_changed")(context_changed)
 
