@@ -5,6 +5,10 @@ and zone), with everything the rep typed fenced off as data. Its answer is parse
 into `DraftOut` through the client's structured-output support and checked like a
 template draft would be; any failure (HTTP error, timeout, refusal, unparseable or
 unsafe output) falls back to `template_draft` with one log line, never an exception.
+
+`Coach._complete` is the one place the model is called: structured drafts (streamed when the caller
+passes `on_text`, see handlers/coach_stream.py) and the plain-text answers of the DM coach
+(`Coach.answer`, handlers/coach_dm.py).
 """
 
 from __future__ import annotations

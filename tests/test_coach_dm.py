@@ -343,3 +343,29 @@ def test_forget_me_and_purge_take_the_coach_drafts_too(slack, store, fake):
         assert len(tx.team_export("T1")["coach_drafts"]) == 1
         tx.purge_team("T1")
     assert drafts_shown(store) == []
+
+
+def test_a_stream_keeps_to_the_append_methods_rate_tier(fake):
+    """Text arriving faster than chat.appendStream's tier allows is held back and sent in fewer, larger
+    pieces; nothing is lost, and the finished message still arrives."""
+    from bot.slack_client import Throttle, make_client
+    from handlers.commands import Reply
+    from handlers.coach_stream import DraftStream
+    now = [0.0]
+    throttle = Throttle(tiers={"chat.startStream": 60, "chat.appendStream": 20, "chat.stopStream": 60,
+                               "chat.update": 60}, clock=lambda: now[0])
+    stream = DraftStream(make_client("xoxb-test", fake.api_url), DM, "1.0001", "U1", "T1", throttle=throttle,
+                         clock=lambda: now[0])
+    words = [f"word{i:03d} " for i in range(120)]
+    for i in range(1, len(words) + 1):
+        stream.on_text("".join(words[:i]))
+        now[0] += 0.05  # 20 words a second: six seconds of text
+    assert stream.finish(Reply("Draft", []))
+    appends = fake.calls_to("chat.appendStream")
+    # 20 a minute: a burst of one, then one every 3 s: at most three in six seconds
+    assert 1 <= len(appends) <= 3, [len(a.params["markdown_text"]) for a in appends]
+    whole = "".join([fake.calls_to("chat.startStream")[0].params["markdown_text"]]
+                    + [a.params["markdown_text"] for a in appends]
+                    + [fake.calls_to("chat.stopStream")[0].params.get("markdown_text") or ""])
+    assert whole == markdown_safe("".join(words))
+    assert fake.streams[stream.ts].state == "stopped" and fake.calls_to("chat.update")
