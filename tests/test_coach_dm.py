@@ -349,8 +349,8 @@ def test_a_stream_keeps_to_the_append_methods_rate_tier(fake):
     """Text arriving faster than chat.appendStream's tier allows is held back and sent in fewer, larger
     pieces; nothing is lost, and the finished message still arrives."""
     from bot.slack_client import Throttle, make_client
-    from handlers.commands import Reply
     from handlers.coach_stream import DraftStream
+    from handlers.commands import Reply
     now = [0.0]
     throttle = Throttle(tiers={"chat.startStream": 60, "chat.appendStream": 20, "chat.stopStream": 60,
                                "chat.update": 60}, clock=lambda: now[0])
