@@ -29,6 +29,13 @@ def slack_user_id(value: str) -> str:
     return value
 
 
+def days_back(value: str) -> int:
+    """`--days N`: a whole number of days, 1 to 3650."""
+    if not value.isdigit() or not 1 <= int(value) <= 3650:
+        raise argparse.ArgumentTypeError(f"{value[:20]!r} is not a number of days from 1 to 3650")
+    return int(value)
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2 (argparse would print the whole usage block)
         raise UsageError(f"{message} (see `{self.prog} --help`)")
@@ -69,6 +76,9 @@ def build_parser() -> Parser:
     imp.add_argument("file", metavar="FILE")
     imp.add_argument("--user", metavar="UXXXX", help="give every row to this rep (default: by owner email)")
     imp.add_argument("--dry-run", action="store_true", help="say what would happen, write nothing")
+    co = sub.add_parser("coach", help="the coach's drafts: which words were shown, sent and rated")
+    co.add_argument("action", choices=["report"])
+    co.add_argument("--days", type=days_back, default=30, metavar="N", help="the last N days (default: 30)")
     crm = sub.add_parser("crm", help="the CRM sync")
     crm.add_argument("action", choices=["sync"])
     crm.add_argument("--dry-run", action="store_true", help="read HubSpot, write nothing anywhere")
@@ -354,10 +364,15 @@ def cmd_import(args) -> int:
     return run_import(load_settings(), open_store, args.file, user=args.user, dry_run=args.dry_run)
 
 
+def cmd_coach(args) -> int:
+    from handlers.coach_report import run_report
+    return run_report(load_settings(), open_store, args.days, sys.stdout)
+
+
 def cmd_crm(args) -> int:
     from handlers.crm.cli import run_sync
     return run_sync(load_settings(), open_store, dry_run=args.dry_run)
 
 
-COMMANDS = {"import": cmd_import, "crm": cmd_crm, "serve": cmd_serve, "digest": cmd_digest, "leaderboard": cmd_leaderboard, "db": cmd_db,
+COMMANDS = {"import": cmd_import, "crm": cmd_crm, "coach": cmd_coach, "serve": cmd_serve, "digest": cmd_digest, "leaderboard": cmd_leaderboard, "db": cmd_db,
             "manifest": cmd_manifest, "try": cmd_try, "export": cmd_export, "purge": cmd_purge}

@@ -24,6 +24,12 @@ from bot.metrics import MeteredWebClient
 TIERS: dict[str, float] = {
     "conversations.open": 50, "conversations.history": 50, "conversations.members": 100,
     "users.conversations": 50, "users.info": 100, "chat.update": 50, "auth.test": 100, "bots.info": 100,
+    # The coach's streamed drafts and assistant threads. chat.appendStream is Tier 4 in Slack's method
+    # reference; the others are taken as Tier 2/3 (the lower end where we could not confirm a tier), so a
+    # draft's few calls never come near a limit: one start, an append every second or so, one stop.
+    "chat.startStream": 20, "chat.appendStream": 100, "chat.stopStream": 20,
+    "assistant.threads.setStatus": 50, "assistant.threads.setSuggestedPrompts": 50,
+    "assistant.threads.setTitle": 50,
 }
 PER_CHANNEL_PER_SECOND = 1.0  # chat.postMessage, per channel
 
@@ -62,6 +68,12 @@ class Throttle:
                 time.sleep(delay)
                 waited += delay
         return waited
+
+    def try_take(self, method: str) -> bool:
+        """Take one call of `method` if its bucket has one now (True), else False without waiting: for a
+        caller that can hold its work back (a stream buffers its text until the next append may go)."""
+        rate = self.rates.get(method)
+        return rate is None or self._take((method, ""), rate) == 0.0
 
     def _take(self, key: tuple[str, str], rate: float) -> float:
         burst = max(1.0, rate * 3)  # three seconds' worth, at least one call

@@ -16,6 +16,7 @@ def register(app: Any) -> None:
     from handlers import (
         actions,
         board,
+        coach_dm,
         coaching,
         commands,
         crm_files,
@@ -38,6 +39,7 @@ def register(app: Any) -> None:
     views.register(app)
     crm_files.register(app)  # before events: Bolt runs only the first matching listener; events takes every DM
     events.register(app)
+    coach_dm.register(app)  # the assistant view's thread events; its DMs come through events
     shortcuts.register(app)
     home.register(app)
     export.register(app, verbs)

@@ -5,6 +5,10 @@ and zone), with everything the rep typed fenced off as data. Its answer is parse
 into `DraftOut` through the client's structured-output support and checked like a
 template draft would be; any failure (HTTP error, timeout, refusal, unparseable or
 unsafe output) falls back to `template_draft` with one log line, never an exception.
+
+`Coach._complete` is the one place the model is called: structured drafts (streamed when the caller
+passes `on_text`, see handlers/coach_stream.py) and the plain-text answers of the DM coach
+(`Coach.answer`, handlers/coach_dm.py).
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+import jiter
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ConfigDict
@@ -50,6 +56,7 @@ from handlers.domain.zones import zone
 log = logging.getLogger(__name__)
 
 MAX_NOTE_CHARS = 300
+OnText = Callable[[str], None]  # the draft's text so far, as it streams
 MAX_HISTORY = 12
 
 
@@ -215,6 +222,16 @@ def _rule_problems(text: str, s: Situation, kind: DraftKind) -> list[str]:
     return problems
 
 
+def _partial(snapshot: str) -> dict:
+    """The JSON streamed so far as an object, its last string cut where the stream is (the client's own
+    partial parse only shows a string once it is complete, so a streamed text would arrive all at once)."""
+    try:
+        found = jiter.from_json(snapshot.encode(), partial_mode="trailing-strings")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 def _clean(text: str) -> str:
     lines = [" ".join(line.split()) for line in text.replace("\r\n", "\n").strip().split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
@@ -239,14 +256,18 @@ class Coach:
         return self._client is not None
 
     def draft(self, s: Situation, kind: DraftKind | None = None, tone: Tone = Tone.DEFAULT,
-              variant: int | None = None) -> Draft:
-        """A draft for `s`; `variant` picks the template variant (None: one from the deal and day)."""
+              variant: int | None = None, on_text: OnText | None = None) -> Draft:
+        """A draft for `s`; `variant` picks the template variant (None: one from the deal and day).
+
+        With `on_text`, the model's answer streams: `on_text(text_so_far)` is called as the draft's text
+        grows (never for a template draft). The draft returned is checked exactly as an unstreamed one, so
+        what streamed may still be replaced by the template."""
         kind = pick_kind(s)[0] if kind is None else DraftKind(kind)
         tone = Tone(tone)
         if self._client is None:
             return template_draft(s, kind, tone, variant)
         try:
-            return self._llm_draft(s, kind, tone)
+            return self._llm_draft(s, kind, tone, on_text)
         except Exception as e:  # noqa: BLE001 - any failure means: use the template
             reason = str(e) if isinstance(e, _Fallback) else f"{type(e).__name__}: {e}"
             LLM_FALLBACKS.labels(fallback_reason(e)).inc()
@@ -254,14 +275,40 @@ class Coach:
                         kind.value, s.deal.id, " ".join(reason.split())[:200])
             return template_draft(s, kind, tone, variant)
 
-    def _llm_draft(self, s: Situation, kind: DraftKind, tone: Tone) -> Draft:
+    def answer(self, messages: list[ChatCompletionMessageParam]) -> str | None:
+        """The model's plain-text answer to a coach question (prompt built by the caller), or None when
+        there is no model or it failed (one log line; the caller answers from the templates)."""
+        if self._client is None:
+            return None
+        try:
+            text = self._complete(messages, None, None)
+        except Exception as e:  # noqa: BLE001 - any failure means: the template answer
+            LLM_FALLBACKS.labels(fallback_reason(e)).inc()
+            log.warning("coach: LLM answer fell back to the template: %s", " ".join(f"{type(e).__name__}: {e}".split())[:200])
+            return None
+        return text if isinstance(text, str) else None
+
+    def _complete(self, messages: list[ChatCompletionMessageParam], schema: type[DraftOut] | None,
+                  on_partial: Callable[[dict], None] | None) -> DraftOut | str:
+        """The one place the model is called: structured (`schema`) or plain text, streamed when
+        `on_partial` is given (it gets the partially parsed object as it grows)."""
         assert self._client is not None and self.llm is not None
         with LLM_SECONDS.time():
-            completion = self._client.chat.completions.parse(
-                model=self.llm.model,
-                messages=build_messages(s, kind, tone),
-                response_format=DraftOut,
-            )
+            if schema is not None and on_partial is not None:
+                with self._client.chat.completions.stream(model=self.llm.model, messages=messages,
+                                                          response_format=schema) as stream:
+                    for event in stream:
+                        if event.type == "content.delta":
+                            on_partial(_partial(event.snapshot))
+                    completion = stream.get_final_completion()
+            elif schema is not None:
+                completion = self._client.chat.completions.parse(model=self.llm.model, messages=messages,
+                                                                 response_format=schema)
+            else:
+                plain = self._client.chat.completions.create(model=self.llm.model, messages=messages)
+                if not plain.choices or not plain.choices[0].message.content:
+                    raise _Fallback("no content in the response")
+                return plain.choices[0].message.content
         if not completion.choices:
             raise _Fallback("no choices in the response")
         message = completion.choices[0].message
@@ -270,6 +317,15 @@ class Coach:
         out = message.parsed
         if out is None:
             raise _Fallback("no structured content in the response")
+        return out
+
+    def _llm_draft(self, s: Situation, kind: DraftKind, tone: Tone, on_text: OnText | None = None) -> Draft:
+        def partial(parsed: dict) -> None:
+            if on_text is not None and isinstance(parsed.get("text"), str):
+                on_text(parsed["text"])
+
+        out = self._complete(build_messages(s, kind, tone), DraftOut, partial if on_text is not None else None)
+        assert isinstance(out, DraftOut)
         text = _clean(out.text)
         problems = _rule_problems(text, s, kind)
         if problems:

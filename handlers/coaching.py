@@ -63,7 +63,10 @@ from slack_sdk import WebClient
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
+    ContextActionsBlock,
     ContextBlock,
+    FeedbackButtonObject,
+    FeedbackButtonsElement,
     InputBlock,
     PlainTextInputElement,
     PlainTextObject,
@@ -116,8 +119,10 @@ def _coach(ask: Ask) -> Any:
 
 
 def draft_reply(ask: Ask, deal_id: int, kind: DraftKind | str | None = None, tone: Tone | str = Tone.DEFAULT,
-                *, variant: int | None = None, reason: str | None = None) -> Reply:
-    """A draft for the rep's deal as a message with buttons (slow with an LLM: call after ack)."""
+                *, variant: int | None = None, reason: str | None = None,
+                on_text: Callable[[str], None] | None = None) -> Reply:
+    """A draft for the rep's deal as a message with buttons (slow with an LLM: call after ack). With
+    `on_text`, an LLM draft streams its text to it as it forms (handlers/coach_stream.py)."""
     deal = ask.log.deal(ask.rep.user_id, deal_id)
     if deal is None:
         return Reply(NOT_YOURS, own=False)
@@ -130,13 +135,18 @@ def draft_reply(ask: Ask, deal_id: int, kind: DraftKind | str | None = None, ton
         kind, reason = pick_kind(s)
     kind, tone = DraftKind(kind), Tone(tone)
     coach = _coach(ask)
-    draft = coach.draft(s, kind, tone, variant)
+    draft = coach.draft(s, kind, tone, variant, on_text) if on_text is not None else coach.draft(s, kind, tone, variant)
     payload = {"type": "draft", "deal": deal.id, "company": deal.company, "kind": draft.kind.value,
                "tone": draft.tone.value, "variant": draft.variant, "text": draft.text, "subject": draft.subject,
                "why": draft.why, "source": draft.source, "reason": reason,
                "fallback": draft.source == "template" and bool(getattr(coach, "uses_llm", False))}
+    model = getattr(getattr(coach, "llm", None), "model", None)
     with ask.store.tx(ask.rep.team_id) as tx:
         pid = tx.save_proposal(ask.rep.user_id, payload, ask.clock.now())
+        tx.record_draft_shown(team_id=ask.rep.team_id, user_id=ask.rep.user_id, deal_id=deal.id, proposal_id=pid,
+                              kind=draft.kind.value, tone=draft.tone.value,
+                              variant=str(model) if draft.source == "llm" and model else f"template {draft.variant}",
+                              now=ask.clock.now())
     return Reply(f"Draft {KIND_LABEL[draft.kind]} for {name}", draft_blocks(pid, payload))
 
 
@@ -177,7 +187,18 @@ def draft_blocks(pid: int, p: dict) -> list[Block]:
     ]))
     blocks.append(ContextBlock(elements=[bk.md("Copy it, send it yourself, then click *Log as sent* "
                                                "so I know it went out.")]))
+    blocks.append(feedback_block(pid))
     return blocks
+
+
+def feedback_block(pid: int) -> Block:
+    """Thumbs up / down on this draft (Slack's feedback buttons), counted in `hardno coach report`."""
+    return ContextActionsBlock(block_id=f"coach:fb:{pid}", elements=[FeedbackButtonsElement(
+        action_id="coach:feedback",
+        positive_button=FeedbackButtonObject(text="Good draft", value=f"{pid}:up",
+                                             accessibility_label="This draft is good"),
+        negative_button=FeedbackButtonObject(text="Not useful", value=f"{pid}:down",
+                                             accessibility_label="This draft is not useful"))])
 
 
 # --------------------------------------------------------------------------- delivering
@@ -228,6 +249,7 @@ def register(app: App, verbs: Verbs) -> None:
     for action_id in TONE_ACTIONS:
         app.action(action_id)(redraft)
     app.action("coach:edit")(edit_draft)
+    app.action("coach:feedback")(rate)
     app.view("coach_edit")(submit_edit)
 
 
@@ -279,7 +301,21 @@ def log_sent(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Re
     if p is None:
         deliver(Reply(why_not or NOT_YOURS, own=False))
         return
+    with store.tx(ask.rep.team_id) as tx:
+        tx.mark_draft_sent(ask.rep.user_id, _pid(action), clock.now())
     deliver(log_draft(ask, p, p["text"], p.get("subject")))
+
+
+def rate(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, store: Any, clock: Any) -> None:
+    """A thumbs up or down on a draft: counted only when the draft is the clicking rep's own."""
+    ack()
+    pid, _, rating = str(action.get("value") or "").partition(":")
+    with store.tx(team_of(body)) as tx:
+        counted = (pid.isdigit() and rating in ("up", "down")
+                   and tx.rate_draft(body["user"]["id"], int(pid), rating, clock.now()))
+    if not counted and can_respond(respond):
+        respond(text="That draft isn't one of yours, so your rating wasn't counted.", response_type="ephemeral",
+                replace_original=False)
 
 
 def redraft(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient,
@@ -346,6 +382,8 @@ def submit_edit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: We
         problem = (NOT_YOURS if found is None or found[1].get("type") != "draft" else
                    None if tx.settle_proposal(user, pid, "logged") else
                    STALE.get(found[0], "That draft was already handled."))
+        if problem is None:
+            tx.mark_draft_sent(user, pid, clock.now())
     if problem or found is None:
         ack(response_action="errors", errors={"text": problem or NOT_YOURS})
         return

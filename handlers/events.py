@@ -1,8 +1,16 @@
 """Chat: a DM to the bot, or an @mention, becomes a *proposed* deal update the rep confirms.
 
-Nothing is written until the rep clicks [Log it] (or [Add as new deal]). Chatter that isn't
-a deal update gets a short hint, and in channels the bot speaks only when mentioned,
-and then only to the rep who mentioned it (ephemeral), since proposals show their deals.
+Nothing is written until the rep clicks [Log it] (or [Add as new deal]). In channels the bot speaks
+only when mentioned, and then only to the rep who mentioned it (ephemeral), since proposals show
+their deals; chatter there gets a short hint.
+
+A DM goes, in this order (handlers/coach_dm.py answers the coach's part):
+1. a line in a thread that is a practice drill: the drill takes it;
+2. a draft or practice request ("draft a meeting request for Acme Corp", "let's practice"): the coach,
+   before the chat parser, which would read that line as a meeting on Acme Corp;
+3. the chat parser: a deal update is proposed as before; what it calls chatter is a question for
+   the coach ("what's stuck?", "how do I answer 'send me some info'?").
+Replies to a line in a thread go into that thread (Slack's assistant view threads every DM).
 
 The line is read by `handlers.chat_reader` (the LLM when the coach has one, the rules otherwise).
 A line naming two deals gets one proposal each, in one message whose buttons each settle their
@@ -20,12 +28,13 @@ from slack_bolt import App
 from slack_sdk.models.blocks import ActionsBlock, ContextBlock, SectionBlock
 
 from handlers import blocks as bk
-from handlers import practice
+from handlers import coach_dm
 from handlers.chat_reader import ChatReader, reader_for
 from handlers.commands import Ask, Reply, ask_for, log_on
 from handlers.deal_log import DealLog
 from handlers.domain.amounts import AmountError, parse_amount
 from handlers.domain.chat import PROPOSE_AT, Proposal
+from handlers.domain.coach_intent import coach_command, coach_question
 from handlers.domain.model import Kind, Source
 from handlers.domain.refs import Candidate, fold
 from handlers.domain.when import describe
@@ -55,17 +64,23 @@ def register(app: App) -> None:
 
 def on_message(event, client, store, clock, reps, coach, context, settings):
     # Only plain messages a person sent in a DM with the bot: no edits, joins, or bot posts.
-    if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+    if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") or not event.get("user"):
         return
-    team = context.get("team_id") or event.get("team", "")
-    if event.get("thread_ts") and practice.reply_in_drill(  # an answer in a practice drill's thread
-            ask_for({"id": event["user"], "team_id": team}, store=store, clock=clock, reps=reps,
-                    client=client, coach=coach, settings=settings),
-            event["channel"], event["thread_ts"], event.get("text") or "", practice.poster(client, event["channel"])):
+    text = event.get("text") or ""
+    ask = coach_dm.ask_of(event, context.get("team_id") or event.get("team", ""), client, store, clock, reps, coach,
+                          settings)
+    where = coach_dm.Where(event["channel"], event.get("thread_ts"), event.get("ts") or "")
+    if coach_dm.reply_in_drill(ask, where, text):
         return
-    rep = reps.get(event["user"], team)
-    reply = understand(rep, event.get("text") or "", store, clock, _reader(coach))
-    client.chat_postMessage(channel=event["channel"], text=reply.text, blocks=bk.as_dicts(reply.blocks))
+    intent = coach_command(text)
+    if intent is not None:
+        coach_dm.answer(ask, intent, where)
+        return
+    reply = read_line(ask.rep, text, store, clock, _reader(coach))
+    if reply is None:
+        coach_dm.answer(ask, coach_question(text), where)
+        return
+    coach_dm.post(ask, where, reply)
 
 
 def on_mention(event, client, store, clock, reps, coach, context):
@@ -84,6 +99,11 @@ def _reader(coach) -> ChatReader:
 
 def understand(rep, text: str, store, clock, reader: ChatReader | None = None) -> Reply:
     """What the bot answers to one chat line: proposals to confirm (one per deal), a question, or a hint."""
+    return read_line(rep, text, store, clock, reader) or Reply(HINT)
+
+
+def read_line(rep, text: str, store, clock, reader: ChatReader | None = None) -> Reply | None:
+    """Proposals to confirm (one per deal) or "which deal?"; None for chatter (no deal update in it)."""
     log = DealLog(store, clock, rep.team_id)
     cands = log.candidates(rep.user_id)
     names, open_names = [c.company for c in cands], [c.company for c in cands if c.open]
@@ -93,7 +113,7 @@ def understand(rep, text: str, store, clock, reader: ChatReader | None = None) -
     if not shown:
         if any(p.kind is not Kind.NOTE and not p.company for p in proposals):
             return Reply(bk.entities(WHICH_DEAL))  # an outcome we could not pin on a deal: ask
-        return Reply(HINT)
+        return None
     parts: list[tuple[int, Proposal, Candidate | None, list[Candidate]]] = []
     with store.tx(rep.team_id) as tx:
         for p in shown:
@@ -219,15 +239,25 @@ def _alone(p: dict) -> bool:
     return int(p.get("group") or 1) <= 1
 
 
-def log_it(ack, body, respond, client, store, clock, reps, coach, settings):
-    ack()
+def _settle(body, respond, client, store, clock, reps, coach, settings, choice: str | None = None) -> None:
+    """Settle the clicked proposal once and log it: on its own deal (`choice` None), on a new deal (`choice`
+    "new"), or on the deal the rep picked (`choice` a deal id, already checked against its choices)."""
     found = _take(body, store, clock, "logged")
     if found is None:
         respond(text=ALREADY, replace_original=False, response_type="ephemeral")
         return
     ask = _ask(body, store, clock, reps, client, coach, settings)
-    reply = apply_proposal(ask, found[1], int(found[1].get("deal") or 0))
-    respond(text=reply.text, blocks=bk.as_dicts(reply.blocks), replace_original=_alone(found[1]))
+    p = found[1]
+    if choice is None:
+        reply = apply_proposal(ask, p, int(p.get("deal") or 0))
+    else:
+        reply = _add_new(ask, p, clock.now()) if choice == "new" else apply_proposal(ask, p, int(choice))
+    respond(text=reply.text, blocks=bk.as_dicts(reply.blocks), replace_original=_alone(p))
+
+
+def log_it(ack, body, respond, client, store, clock, reps, coach, settings):
+    ack()
+    _settle(body, respond, client, store, clock, reps, coach, settings)
 
 
 def _add_new(ask: Ask, p: dict, now: datetime) -> Reply:
@@ -251,13 +281,7 @@ def _add_new(ask: Ask, p: dict, now: datetime) -> Reply:
 
 def add_it(ack, body, respond, client, store, clock, reps, coach, settings):
     ack()
-    found = _take(body, store, clock, "logged")
-    if found is None:
-        respond(text=ALREADY, replace_original=False, response_type="ephemeral")
-        return
-    ask = _ask(body, store, clock, reps, client, coach, settings)
-    reply = _add_new(ask, found[1], clock.now())
-    respond(text=reply.text, blocks=bk.as_dicts(reply.blocks), replace_original=_alone(found[1]))
+    _settle(body, respond, client, store, clock, reps, coach, settings, choice="new")
 
 
 def pick_it(ack, body, respond, client, store, clock, reps, coach, settings):
@@ -270,14 +294,10 @@ def pick_it(ack, body, respond, client, store, clock, reps, coach, settings):
         pending = tx.proposal(body["user"]["id"], int(pid)) if pid.isdigit() else None
     allowed = pending is not None and (choice == "new" or (choice.isdigit()
                                                            and int(choice) in pending[1].get("choices", [])))
-    found = _take(body, store, clock, "logged") if allowed else None
-    if found is None:
+    if not allowed:
         respond(text=ALREADY, replace_original=False, response_type="ephemeral")
         return
-    ask = _ask(body, store, clock, reps, client, coach, settings)
-    p = found[1]
-    reply = _add_new(ask, p, clock.now()) if choice == "new" else apply_proposal(ask, p, int(choice))
-    respond(text=reply.text, blocks=bk.as_dicts(reply.blocks), replace_original=_alone(p))
+    _settle(body, respond, client, store, clock, reps, coach, settings, choice=choice)
 
 
 def ignore_it(ack, body, respond, store, clock):

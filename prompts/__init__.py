@@ -10,7 +10,7 @@ import re
 from functools import cache
 from importlib import resources
 
-NAMES = ("system", "ask", "meeting", "breakup", "objection", "practice")
+NAMES = ("system", "ask", "meeting", "breakup", "objection", "practice", "coach_question")
 # The model these prompts are written and checked for: the one default of OPENAI_MODEL and LLMConfig.
 DEFAULT_MODEL = "gpt-5-mini"
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -344,3 +344,20 @@ class Drill(Base):
         UniqueConstraint("team_id", "channel", "thread_ts", name="uq_drills_thread"),  # per workspace: ids repeat on Grid
         Index("ix_drills_user_created", "team_id", "user_id", "created_at"),
     )
+class CoachDraft(Base):
+    """One draft the coach showed a rep, for `hardno coach report`: which words were shown, sent, and rated."""
+
+    __tablename__ = "coach_drafts"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32), default="")
+    user_id: Mapped[str] = mapped_column(String(32))  # the rep it was drafted for: only they rate it
+    deal_id: Mapped[int | None] = mapped_column(Id)  # no foreign key: the counts outlive a deleted deal
+    proposal_id: Mapped[int] = mapped_column(Id, unique=True)  # the pending draft its buttons carry
+    kind: Mapped[str] = mapped_column(String(16))  # ask | meeting | breakup | objection
+    tone: Mapped[str] = mapped_column(String(16))
+    variant: Mapped[str] = mapped_column(String(100))  # "template 2", or the model's name
+    shown_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]  # logged as sent (Log as sent, Edit & log)
+    rating: Mapped[str | None] = mapped_column(String(4))  # up | down | None
+    rated_at: Mapped[datetime | None]
+    __table_args__ = (Index("ix_coach_drafts_shown", "shown_at"), Index("ix_coach_drafts_user_id", "user_id"))

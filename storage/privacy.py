@@ -38,6 +38,12 @@ def _rowcount(result: Any) -> int:
     return result.rowcount or 0  # a CursorResult: DELETE reports the rows it removed
 
 
+def _named(counts: dict[str, int]) -> dict[str, int]:
+    """Counts by what the forget-me reply names: the coach's records of drafts count with the drafts."""
+    counts["proposals"] += counts.get("coach_drafts", 0)
+    return {name: counts[name] for name in FORGET_NAMES}
+
+
 class PrivacyQueries(TxBase):
     # -- one rep: /deal forget me -------------------------------------------
     def _rep_filters(self, user_id: str) -> dict[str, tuple]:
@@ -51,6 +57,8 @@ class PrivacyQueries(TxBase):
             "pushes": (t.CrmPush, t.CrmPush.deal_id.in_(deals)),
             "deals": (t.Deal, mine),
             "proposals": (t.Proposal, and_(t.Proposal.user_id == user_id, *self._scoped(t.Proposal.team_id))),
+            # the coach's record of the drafts shown to them: named with the drafts (proposals) in the reply
+            "coach_drafts": (t.CoachDraft, and_(t.CoachDraft.user_id == user_id, *self._scoped(t.CoachDraft.team_id))),
             "settings": (t.Rep, and_(t.Rep.user_id == user_id, *self._scoped(t.Rep.team_id))),
             "deliveries": (t.Delivery, and_(t.Delivery.target == user_id, *self._scoped(t.Delivery.team_id))),
             "drills": (t.Drill, and_(t.Drill.user_id == user_id, *self._scoped(t.Drill.team_id))),
@@ -58,13 +66,11 @@ class PrivacyQueries(TxBase):
 
     def rep_data_counts(self, user_id: str) -> dict[str, int]:
         """How much is stored about this rep, by what the forget-me reply names."""
-        f = self._rep_filters(user_id)
-        return {name: self._count(model, where) for name, (model, where) in f.items() if name in FORGET_NAMES}
+        return _named({name: self._count(model, where) for name, (model, where) in self._rep_filters(user_id).items()})
 
     def forget_rep(self, user_id: str) -> dict[str, int]:
         """Delete everything stored about this rep in this workspace; the counts of what went."""
-        gone = {name: self._delete(model, where) for name, (model, where) in self._rep_filters(user_id).items()}
-        return {name: gone[name] for name in FORGET_NAMES}
+        return _named({name: self._delete(model, where) for name, (model, where) in self._rep_filters(user_id).items()})
 
     # -- one workspace: hardno export / purge --------------------------------
     def _team_filters(self, team_id: str) -> dict[str, tuple]:
@@ -78,6 +84,7 @@ class PrivacyQueries(TxBase):
             "crm_state": (t.CrmState, t.CrmState.team_id == team_id),
             "deals": (t.Deal, t.Deal.team_id == team_id),
             "proposals": (t.Proposal, t.Proposal.team_id == team_id),
+            "coach_drafts": (t.CoachDraft, t.CoachDraft.team_id == team_id),
             "deliveries": (t.Delivery, t.Delivery.team_id == team_id),
             "drills": (t.Drill, t.Drill.team_id == team_id),
             "reps": (t.Rep, t.Rep.team_id == team_id),
@@ -101,6 +108,8 @@ class PrivacyQueries(TxBase):
                         for d in self.s.scalars(select(t.Deal).where(f["deals"][1]).order_by(t.Deal.id))]
         out["proposals"] = [_row(p) for p in self.s.scalars(select(t.Proposal).where(f["proposals"][1])
                                                             .order_by(t.Proposal.id))]
+        out["coach_drafts"] = [_row(d) for d in self.s.scalars(select(t.CoachDraft).where(f["coach_drafts"][1])
+                                                               .order_by(t.CoachDraft.id))]
         out["deliveries"] = [_row(d, ("error",)) for d in self.s.scalars(select(t.Delivery).where(f["deliveries"][1])
                                                                         .order_by(t.Delivery.id))]
         out["crm_links"] = [_row(c) for c in self.s.scalars(select(t.CrmLink).where(f["crm_links"][1])

@@ -18,6 +18,7 @@ from sqlalchemy.orm import sessionmaker
 from storage.base import AmbiguousWorkspace, advisory_key
 from storage.boards import BoardQueries
 from storage.channels import ChannelQueries
+from storage.coaching import CoachingQueries
 from storage.crm import CrmQueries
 from storage.db import connect
 from storage.deals import DealQueries
@@ -116,7 +117,8 @@ class Store:
 
 
 class Tx(DeliveryQueries, BoardQueries, PlanningQueries, RepQueries, DealQueries, ChannelQueries, EventQueries,
-         ProposalQueries, CrmQueries, PrivacyQueries, WorkspaceQueries, UninstallQueries, PracticeQueries):
+         ProposalQueries, CrmQueries, PrivacyQueries, WorkspaceQueries, UninstallQueries, PracticeQueries,
+         CoachingQueries):
     """One transaction: every group of queries, on one session (see `storage.base.TxBase`). Scheduled
     deliveries, the leaderboard's reads and the digest's planning scan are `storage.deliveries`,
     `storage.boards` and `storage.planning`."""

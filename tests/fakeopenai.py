@@ -11,6 +11,11 @@ real API returns, records every request body, and can be told to misbehave:
 answer with your own content via `reply(fn)`. Nothing here touches the network
 beyond 127.0.0.1.
 
+A request with `"stream": true` is answered the way the real API streams: server-sent events,
+one `chat.completion.chunk` per `data:` line (the role first, then the content a few characters at a
+time, then `finish_reason`), ending with `data: [DONE]`. `stream_delay(s)` waits between chunks and
+`cut(after=n)` drops the connection after `n` content chunks (a stream that breaks half-way).
+
 Without `reply(fn)`, a request that looks like one of hardno's coach prompts gets
 a JSON draft built from the deal data in that prompt (so the LLM path produces a
 usable draft); any other request with a JSON schema gets an object with each
@@ -126,6 +131,23 @@ class FakeOpenAI:
             self._delay: _Mode | None = None
             self._refuse: _Mode | None = None
             self._garbage: _Mode | None = None
+            self._chunk_delay = 0.0
+            self._cut: _Mode | None = None
+
+    def stream_delay(self, seconds: float) -> None:
+        """Wait `seconds` between the chunks of a streamed answer (until reset)."""
+        with self._lock:
+            self._chunk_delay = max(0.0, seconds)
+
+    def cut(self, after: int = 2, times: int | None = 1) -> None:
+        """Streamed answers (the next `times`) stop after `after` content chunks: the connection drops."""
+        with self._lock:
+            self._cut = _Mode(after, times)
+
+    def _stream_plan(self) -> tuple[float, int | None]:
+        with self._lock:
+            cut = self._cut.take() if self._cut and self._cut.active else None
+            return self._chunk_delay, cut
 
     def reply(self, fn: ReplyFn | None) -> None:
         """Answer with `fn(request_json)` as the message content (None: the default reply)."""
@@ -189,8 +211,6 @@ class FakeOpenAI:
             headers = {"retry-after-ms": str(retry_ms)} if retry_ms is not None else {}
             msg = "Rate limit reached for requests" if status == 429 else "The server had an error"
             return status, _error(status, msg), headers
-        if req.get("stream"):
-            return 400, _error(400, "FakeOpenAI does not stream"), {}
         if not isinstance(req.get("messages"), list) or not req.get("model"):
             return 400, _error(400, "'model' and 'messages' are required"), {}
         content: str | None
@@ -221,7 +241,27 @@ class FakeOpenAI:
             "service_tier": "default",
             "system_fingerprint": "fp_fakeopenai",
         }
+        if req.get("stream"):
+            return 200, {"__stream__": _chunks(body, content, refusal)}, {}
         return 200, body, {}
+
+
+STREAM_PIECE = 12  # characters of content per streamed chunk
+
+
+def _chunks(body: dict, content: str | None, refusal: str | None) -> list[dict]:
+    """The completion `body` as the chunks the real API streams for it."""
+    head = {k: body[k] for k in ("id", "created", "model", "system_fingerprint")}
+    head["object"] = "chat.completion.chunk"
+
+    def chunk(delta: dict, finish: str | None = None) -> dict:
+        return {**head, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+
+    out = [chunk({"role": "assistant", "content": "", "refusal": None})]
+    field, text = ("refusal", refusal) if refusal is not None else ("content", content or "")
+    out += [chunk({field: text[i:i + STREAM_PIECE]}) for i in range(0, len(text), STREAM_PIECE)]
+    out.append(chunk({}, "stop"))
+    return out
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -271,7 +311,34 @@ class _Handler(BaseHTTPRequestHandler):
         if "_raw" in body or "_json" in body:
             self._send(400, _error(400, "We could not parse the JSON body of your request."))
             return
-        self._send(*self.owner._completion(body))
+        status, answer, headers = self.owner._completion(body)
+        if status == 200 and "__stream__" in answer:
+            self._stream(answer["__stream__"])
+        else:
+            self._send(status, answer, headers)
+
+    def _stream(self, chunks: list[dict]) -> None:
+        """Server-sent events, written as they are made; the end of the body is the end of the stream."""
+        delay, cut = self.owner._stream_plan()
+        self.close_connection = True
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Connection", "close")
+            self.send_header("x-request-id", f"req_fake_{id(chunks):x}")
+            self.end_headers()
+            for i, c in enumerate(chunks):
+                if cut is not None and i > cut:
+                    return  # dropped mid-stream: no finish_reason, no [DONE]
+                if i and delay and self.owner._stopping.wait(delay):
+                    return
+                self.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
+                self.wfile.flush()
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            pass
 
     def do_GET(self) -> None:  # noqa: N802
         path = self.path.split("?", 1)[0].rstrip("/")

@@ -30,6 +30,8 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 EVENT_SCOPES = {
     "app_home_opened": set(),
     "app_mention": {"app_mentions:read"},
+    "assistant_thread_started": {"assistant:write"},
+    "assistant_thread_context_changed": {"assistant:write"},
     "member_joined_channel": {"channels:read", "groups:read"},
     "member_left_channel": {"channels:read", "groups:read"},
     "message.im": {"im:history"},

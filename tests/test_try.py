@@ -637,3 +637,15 @@ def test_moving_time_never_syncs_the_sandbox_with_a_real_crm(tmp_path):
     s = run_try(tmp_path, "/deal add Acme Corp $12k\n:time +20m\n",
                 env={"HUBSPOT_ACCESS_TOKEN": "pat-test", "HUBSPOT_API_URL": f"http://127.0.0.1:{port}"})
     assert "crm" not in s.err.lower() and "hubspot" not in (s.err + s.out).lower(), s.err
+
+
+def test_a_streamed_draft_shows_as_it_arrives_then_as_the_finished_message(tmp_path, fake_ai):
+    fake_ai.stream_delay(0.01)
+    s = run_try(tmp_path, "/deal add Acme Corp $12k contact:Jo Smith\ndraft an ask for Acme\n",
+                env={"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake_ai.base_url})
+    shown = s.after("draft an ask for Acme")
+    assert "── hardno · DM with you · writing… ──" in shown
+    live, _, final = shown.partition("── hardno · DM with you · updated ──")
+    assert "Hi Jo," in live and "a clear no is completely fine" in live  # the words as they streamed
+    assert "Draft for Acme Corp: a hard-no ask." in final and "[" in final and "Log as sent" in final
+    assert "Rate it:" in final and fake_ai.requests[-1]["stream"] is True

@@ -191,13 +191,14 @@ def test_export_and_purge_cover_every_table_a_workspace_has_rows_in(two, store, 
         with store.tx(team) as tx:
             [deal] = tx.deals("U1")
             tx.claim_delivery("digest", "U1", "2026-11-23", now)
-            tx.save_proposal("U1", {"type": "add", "company": "x"}, now)
+            pid = tx.save_proposal("U1", {"type": "add", "company": "x"}, now)
             tx.link_deal("hubspot", "42", deal.id, {"name": deal.company}, now)  # one outside id, two CRMs
             tx.set_crm_state("hubspot:last_run", {"at": team})
             tx.record_pushes([(f"deal:{deal.id}", deal.id, "n1")], now)
             tx.save_channel(t_channel("C1"))
             tx.save_workspace(name=f"Workspace {team}")
             tx.save_drill(Drill("U1", "D1", "1.0", "send_info", now))
+            tx.record_draft_shown(team_id=team, user_id="U1", deal_id=deal.id, proposal_id=pid, kind="ask", tone="direct", variant="template 1", now=now)
     # slack_sdk's token tables are counted and purged as "tokens" (never exported): see test_oauth.py
     scoped = {name for name, table in t.Base.metadata.tables.items() if "team_id" in table.c} - set(TOKEN_TABLES)
     with store.read(T1) as tx:
@@ -205,7 +206,7 @@ def test_export_and_purge_cover_every_table_a_workspace_has_rows_in(two, store, 
         counts = tx.team_counts(T1)
     # Every table that has a team column is exported and counted (children of deals too).
     covered = {"reps", "channels", "deals", "proposals", "deliveries", "crm_links", "crm_state", "workspace",
-               "drills"}
+               "drills", "coach_drafts"}
     names = {"workspace": "workspaces"}
     assert {names.get(n, n) for n in covered} == scoped
     assert set(exported) >= covered | {"crm_pushes"} and set(counts) >= covered | {"history", "crm_pushes", "tokens"}
@@ -244,6 +245,7 @@ UNBOUND_OK = {
     ("handlers/digest/deliver.py", "_run"),  # every workspace's reps
     ("handlers/board/kudos.py", "sweep_kudos"),  # every workspace's live channels
     ("handlers/installs.py", "purge_uninstalled"),  # every workspace's install state
+    ("handlers/coach_report.py", "report"),  # `hardno coach report`: an admin's read of every workspace
 }
 
 

@@ -57,6 +57,15 @@ class Console:
             self.stdout.write(text.plain + "\n")
             self.stdout.flush()
 
+    def write(self, text: str, style: str = "") -> None:
+        """Part of a line, shown at once (streamed text as it arrives); the caller ends the line."""
+        if self._rich is not None:
+            self._rich.print(Text(text, style=style), end="", soft_wrap=True)
+            self._rich.file.flush()
+        else:
+            self.stdout.write(text)
+            self.stdout.flush()
+
     def note(self, message: str) -> None:
         """Something the sandbox (not the bot) says."""
         for line in message.split("\n"):

@@ -17,6 +17,8 @@ What it does:
   connection on demand);
 * keeps the messages posted per channel and answers ``conversations.history`` with them (newest first,
   ``metadata`` with ``include_all_metadata``), so a bot can look for a post it is unsure about;
+* streams replies (``chat.startStream`` / ``appendStream`` / ``stopStream``) and keeps assistant threads'
+  suggested prompts and statuses (``bot.sandbox.fakeassistant``);
 * validates every Block Kit payload it receives (slack_sdk's own model validators plus the documented
   limits slack_sdk does not check), collects the problems in :attr:`FakeSlack.block_errors` and answers
   the way Slack does (``invalid_blocks`` for messages, ``invalid_arguments`` for views).
@@ -48,6 +50,8 @@ from zoneinfo import ZoneInfo
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
+
+from bot.sandbox.fakeassistant import AssistantMethods
 
 __all__ = ["Call", "FakeSlack", "validate_blocks", "validate_message", "validate_view"]
 
@@ -781,7 +785,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
-class FakeSlack:
+class FakeSlack(AssistantMethods):
     """A fake Slack Web API server on ``127.0.0.1`` (a free port), for ``WebClient(base_url=fake.api_url)``.
 
     Use as a context manager (``with FakeSlack() as fake:``) or call :meth:`start` / :meth:`stop`.
@@ -853,6 +857,7 @@ class FakeSlack:
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
         }
+        self._init_assistant()  # chat.*Stream and assistant.threads.* (bot/sandbox/fakeassistant.py)
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def start(self) -> FakeSlack:
@@ -1030,6 +1035,7 @@ class FakeSlack:
             self.block_errors.clear()
             self.messages.clear()
             self.server_errors.clear()
+            self._reset_assistant()
 
     def assert_no_block_errors(self) -> None:
         with self._cond:

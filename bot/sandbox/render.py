@@ -290,6 +290,19 @@ class _Surface:
                     row.append("  ")
                 row.append_text(self.element(el, block_id))
             self.line(row)
+        elif kind == "context_actions":  # feedback buttons: pressed by label (:click good), left unnumbered
+            labels = []  # so the numbers of every other button stay what they always were
+            for el in block.get("elements") or []:
+                for side in ("positive_button", "negative_button") if el.get("type") == "feedback_buttons" else ():
+                    if isinstance(el.get(side), dict):
+                        label = _plain(el[side].get("text")) or side.split("_")[0]
+                        self.out.buttons.append(Button(0, label, {
+                            "type": "button", "action_id": el.get("action_id"), "text": el[side].get("text"),
+                            "value": el[side].get("value")}, block_id))
+                        labels.append(label)
+            if labels:
+                self.line("Rate it: " + "  ".join(f"(:click {lab.split()[0].lower()}) {lab}" for lab in labels),
+                          STYLE["context"])
         elif kind == "input":
             self.input(block, block_id)
         elif kind == "image":

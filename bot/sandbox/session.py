@@ -33,6 +33,7 @@ ANSWER = 5.0  # seconds to wait for the answer a request always gets (a /deal re
 
 # Web API calls that put something in front of someone; the rest (users.info, conversations.open) are plumbing.
 VISIBLE = {"chat.postMessage", "chat.postEphemeral", "chat.update", "chat.delete", "chat.scheduleMessage",
+           "chat.startStream",
            "response_url", "views.open", "views.push", "views.update", "views.publish",
            "files.completeUploadExternal"}
 
@@ -57,6 +58,15 @@ Sandbox commands:
   :help           this; :quit (or Ctrl-D) to leave
 In a form: Enter keeps the value shown in [brackets], - clears it, \\n starts a new line in a
 several-line text, :cancel (or Ctrl-C) closes the form."""
+
+STREAMING = ("chat.startStream", "chat.appendStream", "chat.stopStream")
+_MD_ESCAPE = re.compile(r"\\([\\`*_~\[\]#|])")
+
+
+def _unmarkdown(text: str) -> str:
+    """What a streamed piece (handlers/coach_stream.markdown_safe) shows as: the plain text."""
+    return _MD_ESCAPE.sub(r"\1", text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
 
 COMMANDS = ("click", "digest", "board", "time", "as", "seed", "home", "log", "reply", "help", "quit", "exit")
 
@@ -143,6 +153,23 @@ class Sandbox:
         with self._cond:
             self._calls.append(call)
             self._cond.notify_all()
+        if call.method in STREAMING and call.ok and not self.quiet:
+            self._stream_live(call)
+
+    def _stream_live(self, call) -> None:
+        """A streamed reply, drawn as its words arrive (on the fake Slack's thread, while the main one waits);
+        the finished message is drawn again, whole, when the app updates it."""
+        p = call.params
+        text = _unmarkdown(str(p.get("markdown_text") or ""))
+        if call.method == "chat.startStream":
+            channel = (call.response or {}).get("channel") or str(p.get("channel"))
+            self._heading(Msg(channel, "", audience=_dm_user(channel)), note="writing…")
+            self.console.write(text)
+        elif call.method == "chat.appendStream":
+            self.console.write(text)
+        else:  # chat.stopStream
+            self.console.write(text + "\n")
+            self.console.show()
 
     def mark(self) -> int:
         with self._cond:
@@ -504,7 +531,10 @@ class Sandbox:
             self.console.warn(f"(Slack refused {method}: {call.error})")
             return
         resp = call.response if isinstance(call.response, dict) else {}
-        if method == "chat.postMessage":
+        if method == "chat.startStream":  # drawn live (_stream_live); kept so its update finds it
+            channel = resp.get("channel") or str(p.get("channel"))
+            self.messages[(channel, resp.get("ts", ""))] = Msg(channel, resp.get("ts", ""), audience=_dm_user(channel))
+        elif method == "chat.postMessage":
             channel = resp.get("channel") or str(p.get("channel"))
             self.show(Msg(channel, resp.get("ts", ""), p.get("text") or "", p.get("blocks") or [],
                           audience=_dm_user(channel), thread_ts=p.get("thread_ts") or None))

@@ -357,6 +357,14 @@ def _objection_text(c: _Ctx) -> str:
     return _assemble(c, paras)
 
 
+def brushoff_example(key: str | None, variant: int = 0) -> str:
+    """A reply to a brush-off (a BRUSHOFF_KEYS key; None: a vague maybe) with no deal behind it, for the
+    coach's answer to "how do I answer ...?": the template reply's four parts, addressed to "your company"."""
+    t = _OBJECTIONS[key if key in _OBJECTIONS else ""]
+    return " ".join(t[k][variant % len(t[k])].format(company="your company", when="for the second week of January")
+                    for k in ("ack", "real", "q", "no"))
+
+
 _SUBJECTS = {
     DraftKind.ASK: ("{company}: yes or no is fine", "A quick decision on {company}", "Where {company} stands"),
     DraftKind.MEETING: ("Next conversation: {company}", "30 minutes to agree next steps, {company}",
