@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import base64
 import itertools
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.sandbox.fakeslack import (
@@ -45,8 +46,20 @@ class Install:
     enterprise_name: str | None = None
 
 
+HOLD_GUARD = 120.0  # seconds a held call waits at most for release(): a hang guard, never reached by a test
+
+
+@dataclass
+class _Hold:
+    take: int  # this many calls take effect, their answers held; later ones are held before they take effect
+    seen: int = 0
+    released: threading.Event = field(default_factory=threading.Event)
+    drop: bool = False  # on release, the calls held before taking effect are dropped unanswered
+
+
 class FakeSlack(SandboxSlack):
-    """The sandbox's fake Slack, with rate limits and calls made to fail on demand (until :meth:`reset`)."""
+    """The sandbox's fake Slack, with rate limits, calls made to fail on demand (until :meth:`reset`) and calls
+    held in flight (:meth:`hold`)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -60,6 +73,40 @@ class FakeSlack(SandboxSlack):
         self._tokens: dict[str, Install] = {}  # token -> its workspace
         self._revoked: set[str] = set()
         self._codes_made = itertools.count(1)
+        self._holds: dict[str, _Hold] = {}
+
+    # -- calls held in flight -------------------------------------------------------------------------------
+    def hold(self, method: str, *, take: int = 0) -> None:
+        """Keep calls to ``method`` in flight until :meth:`release`: the first ``take`` calls take effect at
+        once (a post is posted and recorded) but get no answer yet; later ones wait before taking effect.
+        So a client killed meanwhile leaves both kinds behind: posts Slack has, and posts it never got."""
+        with self._cond:
+            self._holds[method] = _Hold(take)
+
+    def release(self, method: str, *, drop: bool = False) -> None:
+        """Let held calls to ``method`` go on; ``drop``: those not yet taken effect never do (their client is
+        gone: the connection closes unanswered), as if they had never reached Slack."""
+        with self._cond:
+            hold = self._holds.pop(method, None)
+        if hold is not None:
+            hold.drop = drop
+            hold.released.set()
+
+    def _api_call(self, method: str, params: dict[str, Any], headers: dict[str, str],
+                  bad_body: str | None) -> _Answer:
+        with self._cond:
+            hold = self._holds.get(method)
+            n = hold.seen if hold is not None else 0
+            if hold is not None:
+                hold.seen += 1
+        if hold is not None and n >= hold.take:  # held before it reaches "Slack"
+            hold.released.wait(HOLD_GUARD)
+            if hold.drop:
+                return _Answer(0, "dropped")
+        answer = self._workspace_call(method, params, headers, bad_body)
+        if hold is not None and n < hold.take:  # it took effect; its answer is held
+            hold.released.wait(HOLD_GUARD)
+        return answer
 
     def reset(self) -> None:
         """Forget recorded calls, block errors, posted messages and pending failures (the directory stays)."""
@@ -173,7 +220,7 @@ class FakeSlack(SandboxSlack):
         with self._cond:
             return [c for c in self.calls if c.headers.get("authorization") == f"Bearer {token}"]
 
-    def _api_call(self, method: str, params: dict[str, Any], headers: dict[str, str],
+    def _workspace_call(self, method: str, params: dict[str, Any], headers: dict[str, str],
                   bad_body: str | None) -> _Answer:
         token = _bearer(headers) or str(params.get("token") or "")
         if method == "oauth.v2.access":
