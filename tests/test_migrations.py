@@ -189,6 +189,47 @@ def test_three_hosts_upgrading_a_fresh_database_at_once_all_succeed(fresh_url, t
         eng.dispose()
 
 
+def test_three_upgrades_really_waiting_on_the_lock_together_all_succeed(tmp_path):
+    """The test above starts its processes one after another; this one proves they meet at the lock: the
+    migration lock is held here until all three `hardno db upgrade` processes are waiting for it at once."""
+    import time
+
+    import psycopg
+
+    from storage.db import MIGRATION_LOCK
+    url, drop = create_pg_database()
+    libpq = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    procs: list[subprocess.Popen] = []
+    try:
+        with psycopg.connect(libpq, autocommit=True) as holder, psycopg.connect(libpq, autocommit=True) as watch:
+            holder.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+            procs = [_db_upgrade(url, tmp_path) for _ in range(3)]
+            deadline = time.monotonic() + 120  # a hang guard, not a timing assertion
+            waiting = 0
+            while waiting < 3:
+                waiting = watch.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                                        ).fetchone()[0]
+                assert all(p.poll() is None for p in procs), [p.communicate() for p in procs if p.poll() is not None]
+                assert time.monotonic() < deadline, f"only {waiting} of 3 reached the lock"
+                time.sleep(0.05)
+            holder.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+        done = [(p.returncode, out.strip(), err) for p in procs for out, err in [p.communicate(timeout=180)]]
+        assert [rc for rc, _, _ in done] == [0, 0, 0], [err[-1500:] for _, _, err in done]
+        said = sorted(out.split(" (")[0] for _, out, _ in done)
+        assert said[0].startswith("applied ") and said[1:] == ["database is up to date"] * 2, said
+        eng = connect(url)
+        try:
+            assert current(eng) == head() and differences(eng) == []
+        finally:
+            eng.dispose()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        drop()
+
+
 @pytest.mark.parametrize("url", [
     "mysql://hardno:s3cret@db.example/hardno",  # another database
     "foo://x/y",  # an unknown scheme
