@@ -10,6 +10,7 @@ import base64
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,7 +65,7 @@ class FakeSlack(SandboxSlack):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._failures: dict[str, list[_Failure]] = {}
-        self._limits: dict[str, tuple[float, bool]] = {}  # method -> (calls per second, per channel?)
+        self._limits: dict[tuple[str, bool], float] = {}  # (method, per channel?) -> calls per second
         self._buckets: dict[tuple[str, str], list[float]] = {}
         # OAuth: workspaces that can install, their one-time codes and the tokens Slack issued
         self.client_id, self.client_secret = CLIENT_ID, CLIENT_SECRET
@@ -74,6 +75,7 @@ class FakeSlack(SandboxSlack):
         self._revoked: set[str] = set()
         self._codes_made = itertools.count(1)
         self._holds: dict[str, _Hold] = {}
+        self.limit_clock: Callable[[], float] = time.monotonic  # what the rate limits count seconds by
 
     # -- calls held in flight -------------------------------------------------------------------------------
     def hold(self, method: str, *, take: int = 0) -> None:
@@ -154,23 +156,27 @@ class FakeSlack(SandboxSlack):
 
     def limit(self, method: str, per_second: float, *, per_channel: bool = False) -> None:
         """Enforce a rate limit on ``method`` the way Slack does: beyond ``per_second`` calls (workspace-wide,
-        or ``per_channel``) within a second, answer HTTP 429 with ``Retry-After: 1``."""
+        or ``per_channel``) within a second, answer HTTP 429 with ``Retry-After: 1``. A method may have both
+        (chat.postMessage: a workspace's limit and Slack's one a second in each channel)."""
         with self._cond:
-            self._limits[method] = (per_second, per_channel)
+            self._limits[(method, per_channel)] = per_second
 
     def _over_limit(self, method: str, params: dict[str, Any]) -> bool:
-        rule = self._limits.get(method)
-        if rule is None:
+        rules = [(per_channel, rate) for (m, per_channel), rate in self._limits.items() if m == method]
+        if not rules:
             return False
-        rate, per_channel = rule
-        key = (method, str(params.get("channel") or "") if per_channel else "")
-        now = time.monotonic()
-        tokens, last = self._buckets.get(key, [rate, now])
-        tokens = min(rate, tokens + (now - last) * rate)
-        if tokens < 1:
+        now = self.limit_clock()
+        taken: list[tuple[tuple[str, str], list[float]]] = []
+        for per_channel, rate in rules:
+            key = (method, str(params.get("channel") or "") if per_channel else "")
+            tokens, last = self._buckets.get(key, [rate, now])
+            tokens = min(rate, tokens + (now - last) * rate)
             self._buckets[key] = [tokens, now]
-            return True
-        self._buckets[key] = [tokens - 1, now]
+            if tokens < 1:
+                return True  # refused: no bucket is charged for it
+            taken.append((key, self._buckets[key]))
+        for _key, bucket in taken:
+            bucket[0] -= 1
         return False
 
     def _take_failure(self, method: str) -> _Failure | None:

@@ -3,7 +3,6 @@ and nobody can change a model without a migration (autogenerate must find nothin
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from sqlalchemy import Column, Index, Integer, MetaData, String, inspect
 from storage.db import alembic_config, connect, upgrade
 from storage.models import Base
 from tests.backends import create_pg_database
+from tests.serving import env_for
 
 VERSION_TABLE = "alembic_version"
 
@@ -140,14 +140,8 @@ def test_upgrade_returns_the_migrations_it_applied(engine):
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _env(url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "OPENAI_", "HARDNO_")) and k != "DATABASE_URL"}
-    return {**env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "DATABASE_URL": url}
-
-
 def _db_upgrade(url: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bot", "db", "upgrade"], cwd=cwd, env=_env(url),
+    return subprocess.Popen([sys.executable, "-m", "bot", "db", "upgrade"], cwd=cwd, env=env_for(DATABASE_URL=url),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
