@@ -81,14 +81,37 @@ def sweep_until_settled(app, client, max_sweeps: int = 50) -> int:
     return max_sweeps
 
 
-def worker(url: str, api_url: str, rate: float) -> int:
-    """The instance that will be killed: one sweep, fanned out and told the limit, at NOW."""
+def worker(url: str, api_url: str, rate: float, mode: str, at: str, max_sweeps: int) -> int:
+    """One instance in a process of its own (so it shares no interpreter lock with the fake Slack, as it
+    shares none with Slack): sweeps at `at` until settled (at most `max_sweeps`). Says "sweeping" when it
+    starts (its imports are not the fan-out) and "done N" with the sweeps run."""
     logging.disable(logging.WARNING)
-    app, client = instance(url, api_url, NOW, "killed", rate)
+    app, client = instance(url, api_url, datetime.fromisoformat(at), mode, rate)
     print("sweeping", flush=True)
-    sweep_until_settled(app, client, max_sweeps=1)
-    print("done", flush=True)  # never reached when the kill lands mid-sweep
+    sweeps = sweep_until_settled(app, client, max_sweeps=max_sweeps)
+    print(f"done {sweeps}", flush=True)  # never reached when the kill lands mid-sweep
     return 0
+
+
+def spawn(url: str, api_url: str, rate: float, mode: str, at: datetime, max_sweeps: int, tmp: str) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, __file__, "--worker", url, api_url, str(rate), mode, at.isoformat(),
+                             str(max_sweeps)], cwd=tmp, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    said = proc.stdout.readline().strip()
+    if said != "sweeping":
+        proc.kill()
+        raise SystemExit(f"the {mode} instance did not start: {said!r}")
+    return proc
+
+
+def finished(proc: subprocess.Popen) -> int:
+    """The sweeps a worker ran, once it is done."""
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    if proc.wait() != 0 or not out.startswith("done "):
+        raise SystemExit(f"an instance failed (exit {proc.returncode}): {out[-500:]!r}")
+    return int(out.split()[1])
 
 
 def database(kind: str, tmp: str, n_reps: int) -> tuple[str, object]:
@@ -129,36 +152,41 @@ def run(mode: str, n_reps: int, rate: float, latency: float, db: str, kill_at: f
         fake.limit("chat.postMessage", rate)
         fake.limit("chat.postMessage", 1.0, per_channel=True)  # Slack's: one a second in each channel
         fake.on_call = lambda call: time.sleep(latency)  # Slack's round trip
-        app, client = instance(url, fake.api_url, NOW, mode, rate)
-        started = time.perf_counter()
+        from handlers.digest import run_digests
+        app, client = instance(url, fake.api_url, NOW, mode, rate)  # here only to read and count
+        due_reps = set(run_digests(app.services, client, ignore_hour=True, dry_run=True, out=io.StringIO()).printed)
+        due = len(due_reps)
+        app.services.store.dispose()
+        seconds = 0.0
         if mode == "killed":
-            victim = subprocess.Popen([sys.executable, __file__, "--worker", url, fake.api_url, str(rate)],
-                                      cwd=tmp, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE,
-                                      text=True)
-            from handlers.digest import run_digests
-            expected = len(run_digests(app.services, client, ignore_hour=True, dry_run=True, out=io.StringIO()).printed)
-            assert victim.stdout is not None and victim.stdout.readline().strip() == "sweeping"
-            started = time.perf_counter()  # its imports and start-up are not the fan-out
-            while sum(digest_posts(fake).values()) < kill_at * expected and victim.poll() is None:
+            victim = spawn(url, fake.api_url, rate, mode, NOW, 1, tmp)
+            started = time.perf_counter()
+            while sum(digest_posts(fake).values()) < kill_at * due and victim.poll() is None:
                 time.sleep(0.1)
             victim.send_signal(signal.SIGKILL)
             victim.wait()
-            with app.services.store.tx() as tx:
+            seconds = time.perf_counter() - started
+            store = Store.from_url(url)
+            with store.tx() as tx:
                 states = Counter(s for _, _, s in tx.deliveries("digest"))
+            store.dispose()
             extra = {"killed after": sum(digest_posts(fake).values()), "claims left": states["claimed"]}
-        sweeps = sweep_until_settled(app, client)
-        seconds = time.perf_counter() - started
+        # The instance that sends them all, or (killed) the one still running: it takes over at once, at the
+        # same moment, and its clock moves on 5 minutes a sweep until the dead one's leases have run out.
+        survivor = spawn(url, fake.api_url, rate, mode, NOW, 50, tmp)
+        started = time.perf_counter()
+        sweeps = finished(survivor)
+        seconds += time.perf_counter() - started
         store = Store.from_url(url)
         with store.tx() as tx:
             rows = {target: state for target, _, state in tx.deliveries("digest")}
         store.dispose()
-        app.services.store.dispose()
         posted = digest_posts(fake)
         digests = sum(s == "sent" for s in rows.values())
         bound = digests / rate
         calls = fake.calls_to("chat.postMessage")
-        lost = sorted(u for u, s in rows.items() if s not in ("sent", "empty") or (s == "sent" and not posted[u]))
-        return {"mode": NAMES[mode], "digests": digests, "seconds": seconds, "bound": bound,
+        lost = {u for u, s in rows.items() if s not in ("sent", "empty")} | {u for u in due_reps if not posted[u]}
+        return {"mode": NAMES[mode], "due": due, "digests": digests, "seconds": seconds, "bound": bound,
                 "ratio": seconds / bound if bound else float("nan"), "sweeps": sweeps,
                 "429s": sum(c.status == 429 for c in calls), "duplicates": sum(n - 1 for n in posted.values() if n > 1),
                 "lost": len(lost), "posted": sum(posted.values()), **extra}
@@ -178,21 +206,22 @@ def main() -> int:
     p.add_argument("--modes", default="sequential,told,429s,killed", help="any of " + ", ".join(NAMES))
     p.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     p.add_argument("--kill-at", type=float, default=0.4, help="share of the digests posted when the kill lands")
-    p.add_argument("--worker", nargs=3, metavar=("URL", "API_URL", "RATE"), help=argparse.SUPPRESS)
+    p.add_argument("--worker", nargs=6, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        return worker(args.worker[0], args.worker[1], float(args.worker[2]))
+        url, api_url, rate, mode, at, max_sweeps = args.worker
+        return worker(url, api_url, float(rate), mode, at, int(max_sweeps))
     logging.disable(logging.WARNING)  # 429 retries would flood the terminal
     modes = [m.strip() for m in args.modes.split(",")]
     print(f"{args.reps} reps on {args.db}, limits {args.rate:g} posts/s (workspace) and 1/s per channel, "
           f"{args.latency * 1000:g} ms a call")
-    print(f"{'mode':<26} {'digests':>7} {'seconds':>8} {'bound':>7} {'ratio':>6} {'sweeps':>6} {'429s':>5} "
+    print(f"{'mode':<26} {'due':>5} {'digests':>7} {'seconds':>8} {'bound':>7} {'ratio':>6} {'sweeps':>6} {'429s':>5} "
           f"{'dups':>5} {'lost':>5}")
     bad = False
     for mode in modes:
         r = run(mode, args.reps, args.rate, args.latency, args.db, args.kill_at)
         note = f"  (killed after {r['killed after']} posts, {r['claims left']} claims left)" if mode == "killed" else ""
-        print(f"{r['mode']:<26} {r['digests']:>7} {r['seconds']:>8.1f} {r['bound']:>7.1f} {r['ratio']:>6.2f} "
+        print(f"{r['mode']:<26} {r['due']:>5} {r['digests']:>7} {r['seconds']:>8.1f} {r['bound']:>7.1f} {r['ratio']:>6.2f} "
               f"{r['sweeps']:>6} {r['429s']:>5} {r['duplicates']:>5} {r['lost']:>5}{note}", flush=True)
         bad |= bool(r["duplicates"] or r["lost"])
     print(f"(machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())})")
