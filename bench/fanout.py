@@ -88,8 +88,10 @@ def worker(url: str, api_url: str, rate: float, mode: str, at: str, max_sweeps: 
     logging.disable(logging.WARNING)
     app, client = instance(url, api_url, datetime.fromisoformat(at), mode, rate)
     print("sweeping", flush=True)
+    cpu = time.process_time()
     sweeps = sweep_until_settled(app, client, max_sweeps=max_sweeps)
-    print(f"done {sweeps}", flush=True)  # never reached when the kill lands mid-sweep
+    # never reached when the kill lands mid-sweep; the CPU seconds this instance spent (all its threads)
+    print(f"done {sweeps} {time.process_time() - cpu:.2f}", flush=True)
     return 0
 
 
@@ -105,13 +107,13 @@ def spawn(url: str, api_url: str, rate: float, mode: str, at: datetime, max_swee
     return proc
 
 
-def finished(proc: subprocess.Popen) -> int:
-    """The sweeps a worker ran, once it is done."""
+def finished(proc: subprocess.Popen) -> tuple[int, float]:
+    """The sweeps a worker ran and the CPU seconds it spent, once it is done."""
     assert proc.stdout is not None
     out = proc.stdout.read()
     if proc.wait() != 0 or not out.startswith("done "):
         raise SystemExit(f"an instance failed (exit {proc.returncode}): {out[-500:]!r}")
-    return int(out.split()[1])
+    return int(out.split()[1]), float(out.split()[2])
 
 
 def database(kind: str, tmp: str, n_reps: int) -> tuple[str, object]:
@@ -175,7 +177,7 @@ def run(mode: str, n_reps: int, rate: float, latency: float, db: str, kill_at: f
         # same moment, and its clock moves on 5 minutes a sweep until the dead one's leases have run out.
         survivor = spawn(url, fake.api_url, rate, mode, NOW, 50, tmp)
         started = time.perf_counter()
-        sweeps = finished(survivor)
+        sweeps, cpu = finished(survivor)
         seconds += time.perf_counter() - started
         store = Store.from_url(url)
         with store.tx() as tx:
@@ -189,7 +191,9 @@ def run(mode: str, n_reps: int, rate: float, latency: float, db: str, kill_at: f
         return {"mode": NAMES[mode], "due": due, "digests": digests, "seconds": seconds, "bound": bound,
                 "ratio": seconds / bound if bound else float("nan"), "sweeps": sweeps,
                 "429s": sum(c.status == 429 for c in calls), "duplicates": sum(n - 1 for n in posted.values() if n > 1),
-                "lost": len(lost), "posted": sum(posted.values()), **extra}
+                "lost": len(lost), "posted": sum(posted.values()),
+                # the sending instance's CPU per digest it sent (killed: the survivor's, for its share)
+                "cpu ms": 1000 * cpu / max(1, sum(posted.values()) - extra.get("killed after", 0)), **extra}
     finally:
         if victim is not None and victim.poll() is None:
             victim.kill()
@@ -216,13 +220,13 @@ def main() -> int:
     print(f"{args.reps} reps on {args.db}, limits {args.rate:g} posts/s (workspace) and 1/s per channel, "
           f"{args.latency * 1000:g} ms a call")
     print(f"{'mode':<26} {'due':>5} {'digests':>7} {'seconds':>8} {'bound':>7} {'ratio':>6} {'sweeps':>6} {'429s':>5} "
-          f"{'dups':>5} {'lost':>5}")
+          f"{'dups':>5} {'lost':>5} {'cpu ms':>6}")
     bad = False
     for mode in modes:
         r = run(mode, args.reps, args.rate, args.latency, args.db, args.kill_at)
         note = f"  (killed after {r['killed after']} posts, {r['claims left']} claims left)" if mode == "killed" else ""
         print(f"{r['mode']:<26} {r['due']:>5} {r['digests']:>7} {r['seconds']:>8.1f} {r['bound']:>7.1f} {r['ratio']:>6.2f} "
-              f"{r['sweeps']:>6} {r['429s']:>5} {r['duplicates']:>5} {r['lost']:>5}{note}", flush=True)
+              f"{r['sweeps']:>6} {r['429s']:>5} {r['duplicates']:>5} {r['lost']:>5} {r['cpu ms']:>6.1f}{note}", flush=True)
         bad |= bool(r["duplicates"] or r["lost"])
     print(f"(machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())})")
     return 1 if bad else 0
