@@ -30,9 +30,11 @@ def free_port() -> int:
 
 
 def env_for(**set_vars: str) -> dict[str, str]:
+    """The environment for a hardno process: none of the developer's settings, plus `set_vars`."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("SLACK_", "OPENAI_", "HARDNO_")) and k != "DATABASE_URL"}
-    env.update(PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", **set_vars)
+    env.update(PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")  # this checkout, whatever is installed
+    env.update(set_vars)  # a caller may set those two as well
     return env
 
 
