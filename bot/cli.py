@@ -125,12 +125,11 @@ def oauth_runtime(settings: Settings, *, http: bool, verify_requests: bool = Tru
     `verify_requests=False`: for the jobs, which serve nothing."""
     from bot import oauth
     from bot.app import create_app
-    from bot.clock import Clock
     from bot.slack_client import make_client
     key = settings.require_oauth(http=http, serving=verify_requests)
     store = open_store(settings)
     client = make_client(None, settings.slack_api_url)  # Bolt puts each request's token on its own copy
-    return create_app(settings, store, Clock(), client, verify_requests=verify_requests,
+    return create_app(settings, store, settings.clock(), client, verify_requests=verify_requests,
                       oauth=oauth.setup(settings, store, key))
 
 
