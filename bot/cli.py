@@ -121,14 +121,13 @@ def open_store(settings: Settings):
 def runtime(settings: Settings, *, http: bool):
     """Store, clock, Slack client and the Bolt app, as `serve` and the jobs use them."""
     from bot.app import create_app
-    from bot.clock import Clock
     from bot.slack_client import make_client
     if settings.oauth:
         return oauth_runtime(settings, http=http)
     token = settings.require_slack(http=http)
     store = open_store(settings)
     client = make_client(token, settings.slack_api_url)
-    return create_app(settings, store, Clock(), client)
+    return create_app(settings, store, settings.clock(), client)
 
 
 def oauth_runtime(settings: Settings, *, http: bool, verify_requests: bool = True):
@@ -136,12 +135,11 @@ def oauth_runtime(settings: Settings, *, http: bool, verify_requests: bool = Tru
     `verify_requests=False`: for the jobs, which serve nothing."""
     from bot import oauth
     from bot.app import create_app
-    from bot.clock import Clock
     from bot.slack_client import make_client
     key = settings.require_oauth(http=http, serving=verify_requests)
     store = open_store(settings)
     client = make_client(None, settings.slack_api_url)  # Bolt puts each request's token on its own copy
-    return create_app(settings, store, Clock(), client, verify_requests=verify_requests,
+    return create_app(settings, store, settings.clock(), client, verify_requests=verify_requests,
                       oauth=oauth.setup(settings, store, key))
 
 
@@ -223,7 +221,6 @@ def dry_run_digest(settings: Settings, args) -> int:
     """The digests printed, with nothing written anywhere: no migration, no new database file, no zone
     asked of Slack and cached (the reps' cached zones are used), no delivery claimed."""
     from bot.app import Services, make_coach
-    from bot.clock import Clock
     from bot.slack_client import make_client
     from handlers.digest import run_digests
     from handlers.reps import RepDirectory
@@ -235,7 +232,7 @@ def dry_run_digest(settings: Settings, args) -> int:
     store = Store.from_url(settings.database_url)
     try:
         client = make_client(None, settings.slack_api_url)  # no token: nothing is asked of Slack
-        clock = Clock()
+        clock = settings.clock()
         services = Services(settings, store, clock, RepDirectory(store, client, clock), make_coach(settings))
         report = run_digests(services, client,
                              ignore_hour=args.now, only_user=args.user, dry_run=True, out=sys.stdout)
@@ -254,11 +251,10 @@ def runtime_for_jobs(settings: Settings):
         raise ConfigError("SLACK_BOT_TOKEN is not set to an xoxb- bot token: the jobs read and post through "
                           "Slack (`hardno try` runs everything without Slack)")
     from bot.app import create_app
-    from bot.clock import Clock
     from bot.slack_client import make_client
     store = open_store(settings)
     client = make_client(token, settings.slack_api_url)
-    return create_app(settings, store, Clock(), client, verify_requests=False)
+    return create_app(settings, store, settings.clock(), client, verify_requests=False)
 
 
 def cmd_leaderboard(args) -> int:

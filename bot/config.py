@@ -117,6 +117,7 @@ class Settings(LogSettings):
     slack_client_secret: SecretStr | None = None
     hardno_token_key: SecretStr | None = None  # a Fernet key: bot tokens are stored encrypted with it
     hardno_uninstall_grace_days: int = Field(30, ge=0, le=3650)
+    hardno_clock_file: str | None = None  # testing and rehearsals: "now" is read from this file (FileClock)
 
     @field_validator("slack_api_url")
     @classmethod
@@ -138,6 +139,22 @@ class Settings(LogSettings):
         if v is not None and not fernet_key_ok(v.get_secret_value()):
             raise ValueError(f"must be a Fernet key (32 url-safe base64-encoded bytes); make one with {KEYGEN}")
         return v
+
+    @field_validator("hardno_clock_file", mode="before")
+    @classmethod
+    def _clock_file(cls, v):
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return None
+        from pathlib import Path
+
+        from bot.clock import read_time_file
+        read_time_file(Path(v))  # its ValueError says what the file must hold
+        return v
+
+    def clock(self):
+        """The clock every command runs on: the wall clock, or HARDNO_CLOCK_FILE's time when set."""
+        from bot.clock import Clock, FileClock
+        return FileClock(self.hardno_clock_file) if self.hardno_clock_file else Clock()
 
     @field_validator("hardno_leaderboard_cron")
     @classmethod

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -116,8 +117,47 @@ def quiet_run_chatter() -> None:
         executor_log.addFilter(RunChatterAtDebug())
 
 
-def start_scheduler(services, client) -> BackgroundScheduler:
+class RunWhenMoved:
+    """With a FileClock (HARDNO_CLOCK_FILE), time moves only when the file is written: every job runs once
+    after each move, one after another, instead of on wall-clock intervals (which would sweep at a time
+    read before the move). A move during a run is picked up by the next one. The sandbox does the same."""
+
+    def __init__(self, services, client, poll: float = 0.1):
+        self.services, self.client, self.poll = services, client, poll
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="hardno-clock-jobs", daemon=True)
+        self.running = True
+
+    def start(self) -> RunWhenMoved:
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        seen = self.services.clock.now()
+        while not self._stop.wait(self.poll):
+            now = self.services.clock.now()
+            if now == seen:
+                continue
+            seen = now
+            log.info("clock moved to %s: running the scheduled jobs", now.isoformat())
+            for job in jobs():
+                if self._stop.is_set():
+                    return
+                run_job(job, self.services, self.client)
+            log.info("scheduled jobs done for %s", now.isoformat())
+
+    def shutdown(self, wait: bool = False) -> None:
+        self.running = False
+        self._stop.set()
+        if wait:
+            self._thread.join(timeout=30)
+
+
+def start_scheduler(services, client) -> BackgroundScheduler | RunWhenMoved:
+    from bot.clock import FileClock
     quiet_run_chatter()
+    if isinstance(services.clock, FileClock):
+        return RunWhenMoved(services, client).start()
     # coalesce + a generous misfire grace: APScheduler 3's default grace of 1 s silently
     # skips a run after a short stall; a late sweep is still a useful sweep.
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={

@@ -24,10 +24,11 @@ export DATABASE_URL="sqlite:///$root/var/lib/hardno/hardno.db"
 # The fake Slack (from the source tree, not the image) that the served app talks to.
 port_of() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PYTHONPATH="$src" $py -c "
-import pathlib, time; from bot.fakeslack import FakeSlack
+import pathlib, time; from bot.sandbox.fakeslack import FakeSlack
 f = FakeSlack().start(); pathlib.Path('$root/fake_url').write_text(f.api_url); time.sleep(600)" &
 fake_pid=$!
-for _ in $(seq 1 100); do [ -s "$root/fake_url" ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ -s "$root/fake_url" ] && break; sleep 0.1; done
+[ -s "$root/fake_url" ] || { echo "the fake Slack did not start"; exit 1; }
 export SLACK_BOT_TOKEN=xoxb-smoke SLACK_SIGNING_SECRET=smoke SLACK_API_URL="$(cat "$root/fake_url")"
 
 echo "== WORKDIR /var/lib/hardno; hardno db upgrade"

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import itertools
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.sandbox.fakeslack import (
@@ -45,13 +47,25 @@ class Install:
     enterprise_name: str | None = None
 
 
+HOLD_GUARD = 120.0  # seconds a held call waits at most for release(): a hang guard, never reached by a test
+
+
+@dataclass
+class _Hold:
+    take: int  # this many calls take effect, their answers held; later ones are held before they take effect
+    seen: int = 0
+    released: threading.Event = field(default_factory=threading.Event)
+    drop: bool = False  # on release, the calls held before taking effect are dropped unanswered
+
+
 class FakeSlack(SandboxSlack):
-    """The sandbox's fake Slack, with rate limits and calls made to fail on demand (until :meth:`reset`)."""
+    """The sandbox's fake Slack, with rate limits, calls made to fail on demand (until :meth:`reset`) and calls
+    held in flight (:meth:`hold`)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._failures: dict[str, list[_Failure]] = {}
-        self._limits: dict[str, tuple[float, bool]] = {}  # method -> (calls per second, per channel?)
+        self._limits: dict[tuple[str, bool], float] = {}  # (method, per channel?) -> calls per second
         self._buckets: dict[tuple[str, str], list[float]] = {}
         # OAuth: workspaces that can install, their one-time codes and the tokens Slack issued
         self.client_id, self.client_secret = CLIENT_ID, CLIENT_SECRET
@@ -60,6 +74,41 @@ class FakeSlack(SandboxSlack):
         self._tokens: dict[str, Install] = {}  # token -> its workspace
         self._revoked: set[str] = set()
         self._codes_made = itertools.count(1)
+        self._holds: dict[str, _Hold] = {}
+        self.limit_clock: Callable[[], float] = time.monotonic  # what the rate limits count seconds by
+
+    # -- calls held in flight -------------------------------------------------------------------------------
+    def hold(self, method: str, *, take: int = 0) -> None:
+        """Keep calls to ``method`` in flight until :meth:`release`: the first ``take`` calls take effect at
+        once (a post is posted and recorded) but get no answer yet; later ones wait before taking effect.
+        So a client killed meanwhile leaves both kinds behind: posts Slack has, and posts it never got."""
+        with self._cond:
+            self._holds[method] = _Hold(take)
+
+    def release(self, method: str, *, drop: bool = False) -> None:
+        """Let held calls to ``method`` go on; ``drop``: those not yet taken effect never do (their client is
+        gone: the connection closes unanswered), as if they had never reached Slack."""
+        with self._cond:
+            hold = self._holds.pop(method, None)
+        if hold is not None:
+            hold.drop = drop
+            hold.released.set()
+
+    def _api_call(self, method: str, params: dict[str, Any], headers: dict[str, str],
+                  bad_body: str | None) -> _Answer:
+        with self._cond:
+            hold = self._holds.get(method)
+            n = hold.seen if hold is not None else 0
+            if hold is not None:
+                hold.seen += 1
+        if hold is not None and n >= hold.take:  # held before it reaches "Slack"
+            hold.released.wait(HOLD_GUARD)
+            if hold.drop:
+                return _Answer(0, "dropped")
+        answer = self._workspace_call(method, params, headers, bad_body)
+        if hold is not None and n < hold.take:  # it took effect; its answer is held
+            hold.released.wait(HOLD_GUARD)
+        return answer
 
     def reset(self) -> None:
         """Forget recorded calls, block errors, posted messages and pending failures (the directory stays)."""
@@ -107,23 +156,27 @@ class FakeSlack(SandboxSlack):
 
     def limit(self, method: str, per_second: float, *, per_channel: bool = False) -> None:
         """Enforce a rate limit on ``method`` the way Slack does: beyond ``per_second`` calls (workspace-wide,
-        or ``per_channel``) within a second, answer HTTP 429 with ``Retry-After: 1``."""
+        or ``per_channel``) within a second, answer HTTP 429 with ``Retry-After: 1``. A method may have both
+        (chat.postMessage: a workspace's limit and Slack's one a second in each channel)."""
         with self._cond:
-            self._limits[method] = (per_second, per_channel)
+            self._limits[(method, per_channel)] = per_second
 
     def _over_limit(self, method: str, params: dict[str, Any]) -> bool:
-        rule = self._limits.get(method)
-        if rule is None:
+        rules = [(per_channel, rate) for (m, per_channel), rate in self._limits.items() if m == method]
+        if not rules:
             return False
-        rate, per_channel = rule
-        key = (method, str(params.get("channel") or "") if per_channel else "")
-        now = time.monotonic()
-        tokens, last = self._buckets.get(key, [rate, now])
-        tokens = min(rate, tokens + (now - last) * rate)
-        if tokens < 1:
+        now = self.limit_clock()
+        taken: list[tuple[tuple[str, str], list[float]]] = []
+        for per_channel, rate in rules:
+            key = (method, str(params.get("channel") or "") if per_channel else "")
+            tokens, last = self._buckets.get(key, [rate, now])
+            tokens = min(rate, tokens + (now - last) * rate)
             self._buckets[key] = [tokens, now]
-            return True
-        self._buckets[key] = [tokens - 1, now]
+            if tokens < 1:
+                return True  # refused: no bucket is charged for it
+            taken.append((key, self._buckets[key]))
+        for _key, bucket in taken:
+            bucket[0] -= 1
         return False
 
     def _take_failure(self, method: str) -> _Failure | None:
@@ -173,7 +226,7 @@ class FakeSlack(SandboxSlack):
         with self._cond:
             return [c for c in self.calls if c.headers.get("authorization") == f"Bearer {token}"]
 
-    def _api_call(self, method: str, params: dict[str, Any], headers: dict[str, str],
+    def _workspace_call(self, method: str, params: dict[str, Any], headers: dict[str, str],
                   bad_body: str | None) -> _Answer:
         token = _bearer(headers) or str(params.get("token") or "")
         if method == "oauth.v2.access":

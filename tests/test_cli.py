@@ -8,7 +8,6 @@ stderr that says what to set or fix, never a bare traceback.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import sqlite3
@@ -26,18 +25,12 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from tests.backends import create_pg_database
+from tests.serving import env_for as clean_env
+from tests.serving import free_port as _free_port
+from tests.serving import get as _get
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBCOMMANDS = ["serve", "digest", "leaderboard", "db", "manifest", "try"]
-
-
-def clean_env(**set_vars: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "OPENAI_", "HARDNO_")) and k != "DATABASE_URL"}
-    env["PYTHONPATH"] = str(ROOT)  # this checkout, whatever is installed
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(set_vars)
-    return env
 
 
 @pytest.fixture
@@ -186,20 +179,6 @@ def test_db_upgrade_on_a_fresh_postgresql_database(hardno):
 
 
 # -- hardno serve --http ----------------------------------------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
 
 def _post(url: str, body: str, headers: dict) -> int:
     req = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")
@@ -361,3 +340,28 @@ def test_scheduler_run_chatter_is_debug_and_a_failing_job_is_one_line(caplog):
     [line] = [r for r in caplog.records if r.levelno >= logging.INFO]
     assert line.levelno == logging.ERROR and line.exc_info is None
     assert line.getMessage() == "scheduled job digests failed: ValueError: the store is gone (the next run retries)"
+
+
+# -- HARDNO_CLOCK_FILE (tests and rehearsals run serve at chosen times) ----------------------------------
+
+@pytest.mark.parametrize("content", [None, "tomorrow-ish", "2026-11-30T14:30:00"])
+def test_a_clock_file_without_an_aware_time_is_named(hardno, tmp_path, content):
+    clock = tmp_path / "clock"
+    if content is not None:
+        clock.write_text(content)
+    line = assert_usage_error(hardno("db", "upgrade", HARDNO_CLOCK_FILE=str(clock)), "HARDNO_CLOCK_FILE")
+    assert str(clock) in line
+
+
+def test_the_file_clock_reads_the_time_written_and_keeps_it_while_the_file_is_unreadable(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from bot.clock import FileClock, write_time_file
+    path = tmp_path / "clock"
+    write_time_file(path, datetime(2026, 11, 30, 9, 30, tzinfo=UTC))
+    clock = FileClock(path)
+    assert clock.now() == datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
+    clock.advance(timedelta(minutes=11))  # writes the file: every process reading it moves too
+    assert FileClock(path).now() == datetime(2026, 11, 30, 9, 41, tzinfo=UTC)
+    path.write_text("")  # caught between two writes by another process
+    assert clock.now() == datetime(2026, 11, 30, 9, 41, tzinfo=UTC)

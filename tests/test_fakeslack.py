@@ -546,3 +546,24 @@ def test_a_client_without_the_api_prefix_gets_404_and_a_hint(fake):
         client.auth_test()
     assert fake.calls == []
     assert any("404 for POST /auth.test" in e for e in fake.server_errors)
+
+
+def test_a_workspace_limit_and_a_per_channel_limit_on_one_method_both_hold(fake):
+    """chat.postMessage under both of Slack's limits: 3 a second in the workspace, 1 a second per channel."""
+    from slack_sdk import WebClient
+    fake.limit_clock = lambda: 100.0  # time stands still: no bucket refills between the calls
+    fake.limit("chat.postMessage", 3)
+    fake.limit("chat.postMessage", 1, per_channel=True)
+    client = WebClient(token="xoxb-test", base_url=fake.api_url)  # no retry handler: a 429 raises
+    outcomes = []
+    for channel in ["C1", "C1", "C2", "C3", "C4"]:
+        try:
+            client.chat_postMessage(channel=channel, text="hi")
+            outcomes.append("ok")
+        except SlackApiError as e:
+            outcomes.append(f"{e.response.status_code}")
+    # C1's second post is over the channel's limit; C4 is over the workspace's 3 (C1, C2, C3 went out)
+    assert outcomes == ["ok", "429", "ok", "ok", "429"]
+    assert [c.status for c in fake.calls_to("chat.postMessage")] == [200, 429, 200, 200, 429]
+    fake.limit_clock = lambda: 101.0  # a second later: one more in C1 (and in the workspace)
+    assert client.chat_postMessage(channel="C1", text="again")["ok"]

@@ -3,7 +3,6 @@ and nobody can change a model without a migration (autogenerate must find nothin
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from sqlalchemy import Column, Index, Integer, MetaData, String, inspect
 from storage.db import alembic_config, connect, upgrade
 from storage.models import Base
 from tests.backends import create_pg_database
+from tests.serving import env_for
 
 VERSION_TABLE = "alembic_version"
 
@@ -140,14 +140,8 @@ def test_upgrade_returns_the_migrations_it_applied(engine):
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _env(url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "OPENAI_", "HARDNO_")) and k != "DATABASE_URL"}
-    return {**env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "DATABASE_URL": url}
-
-
 def _db_upgrade(url: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bot", "db", "upgrade"], cwd=cwd, env=_env(url),
+    return subprocess.Popen([sys.executable, "-m", "bot", "db", "upgrade"], cwd=cwd, env=env_for(DATABASE_URL=url),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -187,6 +181,47 @@ def test_three_hosts_upgrading_a_fresh_database_at_once_all_succeed(fresh_url, t
         assert current(eng) == head() and differences(eng) == []
     finally:
         eng.dispose()
+
+
+def test_three_upgrades_really_waiting_on_the_lock_together_all_succeed(tmp_path):
+    """The test above starts its processes one after another; this one proves they meet at the lock: the
+    migration lock is held here until all three `hardno db upgrade` processes are waiting for it at once."""
+    import time
+
+    import psycopg
+
+    from storage.db import MIGRATION_LOCK
+    url, drop = create_pg_database()
+    libpq = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    procs: list[subprocess.Popen] = []
+    try:
+        with psycopg.connect(libpq, autocommit=True) as holder, psycopg.connect(libpq, autocommit=True) as watch:
+            holder.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+            procs = [_db_upgrade(url, tmp_path) for _ in range(3)]
+            deadline = time.monotonic() + 120  # a hang guard, not a timing assertion
+            waiting = 0
+            while waiting < 3:
+                waiting = watch.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                                        ).fetchone()[0]
+                assert all(p.poll() is None for p in procs), [p.communicate() for p in procs if p.poll() is not None]
+                assert time.monotonic() < deadline, f"only {waiting} of 3 reached the lock"
+                time.sleep(0.05)
+            holder.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+        done = [(p.returncode, out.strip(), err) for p in procs for out, err in [p.communicate(timeout=180)]]
+        assert [rc for rc, _, _ in done] == [0, 0, 0], [err[-1500:] for _, _, err in done]
+        said = sorted(out.split(" (")[0] for _, out, _ in done)
+        assert said[0].startswith("applied ") and said[1:] == ["database is up to date"] * 2, said
+        eng = connect(url)
+        try:
+            assert current(eng) == head() and differences(eng) == []
+        finally:
+            eng.dispose()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        drop()
 
 
 @pytest.mark.parametrize("url", [

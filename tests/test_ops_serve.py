@@ -4,110 +4,24 @@ with a request in flight, and the HTTP-mode manifest."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from pathlib import Path
 
 import psycopg
 import pytest
-from slack_sdk.signature import SignatureVerifier
 
 from bot.sandbox.fakeslack import FakeSlack
 from tests.backends import create_pg_database
+from tests.serving import ROOT, SECRET, TOKEN, Serve, env_for, free_port, get
 
-ROOT = Path(__file__).resolve().parents[1]
 # shared/ sits beside the checkout (CI, /work/main) or beside the worktrees' parent (/work/wt/<name>)
 SCHEMA = next((p for p in (ROOT.parent / "shared/slack/manifest.schema.1.0.0.json",
                            ROOT.parents[1] / "shared/slack/manifest.schema.1.0.0.json") if p.exists()),
               ROOT.parent / "shared/slack/manifest.schema.1.0.0.json")
-TOKEN, SECRET = "xoxb-1-opstest", "ops-test-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def env_for(**set_vars: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "OPENAI_", "HARDNO_")) and k != "DATABASE_URL"}
-    env.update(PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", **set_vars)
-    return env
-
-
-def get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
-class Serve:
-    """One `hardno serve --http` process against the fake Slack."""
-
-    def __init__(self, tmp_path: Path, fake: FakeSlack, db_url: str, *args: str, **env: str):
-        self.port, self.fake = free_port(), fake
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--http", "--port", str(self.port), *args], cwd=tmp_path,
-            env=env_for(SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake.api_url,
-                        DATABASE_URL=db_url, **env),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60  # a hang guard, not a timing assertion
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                if get(self.base + "/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        self.proc.kill()
-        pytest.fail(f"serve did not come up:\n{self.proc.communicate()[1][-3000:]}")
-
-    def post(self, body: str, content_type: str, timeout: float = 30) -> int:
-        ts = str(int(time.time()))
-        headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
-                   "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)}
-        req = urllib.request.Request(self.base + "/slack/events", data=body.encode(), headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
-                return r.status
-        except urllib.error.HTTPError as e:
-            return e.code
-
-    def command(self, text: str, user: str = "U1") -> int:
-        return self.post(urllib.parse.urlencode({
-            "token": "legacy", "team_id": "T1", "channel_id": "C1", "user_id": user, "command": "/deal",
-            "text": text, "api_app_id": "A1", "response_url": self.fake.response_url(f"ops{time.time_ns()}"),
-            "trigger_id": "trig.1"}), "application/x-www-form-urlencoded")
-
-    def dm(self, text: str, user: str = "U1", event_id: str = "Ev1", timeout: float = 30) -> int:
-        ts = f"{time.time():.6f}"
-        return self.post(json.dumps({
-            "token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback", "event_id": event_id,
-            "event_time": int(time.time()), "event": {"type": "message", "channel_type": "im", "channel": f"D{user}",
-                                                      "user": user, "text": text, "ts": ts, "event_ts": ts}}),
-            "application/json", timeout=timeout)
-
-    def stop(self) -> tuple[int, str]:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            _, err = self.proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            _, err = self.proc.communicate()
-            pytest.fail(f"serve did not stop on SIGTERM:\n{err[-3000:]}")
-        return self.proc.returncode, err
 
 
 @pytest.fixture
