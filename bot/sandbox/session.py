@@ -4,6 +4,11 @@ posted.
 Everything the app does reaches the fake Slack as Web API calls (or response_url posts); the session
 watches them through `FakeSlack.on_call` and, after each request, waits until the app has finished
 (`SlackDriver.settle`: no listener still running) before drawing them, so output is deterministic.
+
+Long (~900 lines) for one job, the read-eval-print loop: each sandbox command (`:click`, `:time`, `:as`,
+`:reply`, forms, streamed text) is a short method of `Sandbox` sharing its state (who you are, the clock,
+the messages shown so far); drawing Block Kit as text is `bot/sandbox/render.py`, the stand-in Slack
+`bot/sandbox/fakeslack.py`.
 """
 
 from __future__ import annotations
