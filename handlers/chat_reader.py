@@ -17,7 +17,6 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Literal
 
-import openai
 from pydantic import BaseModel, ConfigDict
 
 import prompts
@@ -58,13 +57,7 @@ class ChatReader:
 
     def __init__(self, llm: LLMConfig | None):
         self.llm = llm
-        self._client: openai.OpenAI | None = None
-        if llm is not None:
-            try:
-                self._client = openai.OpenAI(api_key=llm.api_key, base_url=llm.base_url,
-                                             timeout=min(llm.timeout, MAX_SECONDS), max_retries=llm.max_retries)
-            except openai.OpenAIError as e:
-                log.warning("chat: LLM disabled, rules only (%s)", str(e)[:200])
+        self._client = llm.client("chat", "rules only", max_seconds=MAX_SECONDS) if llm is not None else None
 
     @classmethod
     def from_settings(cls, settings) -> ChatReader | None:

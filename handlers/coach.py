@@ -68,6 +68,17 @@ class LLMConfig:
     timeout: float = 20.0
     max_retries: int = 1
 
+    def client(self, who: str, fallback: str, *, max_seconds: float | None = None) -> openai.OpenAI | None:
+        """The OpenAI client for this model, or None (logged once, `who: LLM disabled, <fallback>`) when the
+        client can't be made (e.g. an empty key): the caller then runs on its templates or rules."""
+        timeout = self.timeout if max_seconds is None else min(self.timeout, max_seconds)
+        try:
+            return openai.OpenAI(api_key=self.api_key, base_url=self.base_url, timeout=timeout,
+                                 max_retries=self.max_retries)
+        except openai.OpenAIError as e:
+            log.warning("%s: LLM disabled, %s (%s)", who, fallback, str(e)[:200])
+            return None
+
 
 class DraftOut(BaseModel):
     """What the model must answer (sent as a strict JSON schema)."""
@@ -242,13 +253,7 @@ class Coach:
 
     def __init__(self, llm: LLMConfig | None) -> None:
         self.llm = llm
-        self._client: openai.OpenAI | None = None
-        if llm is not None:
-            try:
-                self._client = openai.OpenAI(api_key=llm.api_key, base_url=llm.base_url,
-                                             timeout=llm.timeout, max_retries=llm.max_retries)
-            except openai.OpenAIError as e:  # e.g. an empty key: run on templates, say so once
-                log.warning("coach: LLM disabled, templates only (%s)", str(e)[:200])
+        self._client = llm.client("coach", "templates only") if llm is not None else None
 
     @property
     def uses_llm(self) -> bool:

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import openai
 from pydantic import BaseModel, ConfigDict
 
 import prompts
@@ -75,13 +74,7 @@ class Prospect:
 
     def __init__(self, llm: LLMConfig | None) -> None:
         self.llm = llm
-        self._client: openai.OpenAI | None = None
-        if llm is not None:
-            try:
-                self._client = openai.OpenAI(api_key=llm.api_key, base_url=llm.base_url,
-                                             timeout=min(llm.timeout, MAX_SECONDS), max_retries=llm.max_retries)
-            except openai.OpenAIError as e:
-                log.warning("practice: LLM disabled, template lines only (%s)", str(e)[:200])
+        self._client = llm.client("practice", "template lines only", max_seconds=MAX_SECONDS) if llm is not None else None
 
     @property
     def uses_llm(self) -> bool:
