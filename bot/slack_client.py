@@ -44,14 +44,17 @@ def make_client(token: str | None, api_url: str, *, max_rate_limit_retries: int 
 
 class Throttle:
     """Token buckets, one per (method) or (chat.postMessage, channel): `wait` blocks until a call may go.
-    Thread-safe; a bucket holds a few seconds' worth of calls, so short bursts pass at once."""
+    Thread-safe; a bucket holds three seconds' worth of calls, so short bursts pass at once (Slack's tiers
+    allow bursts), except a workspace cap on posts, which is taken literally: one second's worth."""
 
     def __init__(self, tiers: dict[str, float] | None = None, per_channel: float = PER_CHANNEL_PER_SECOND,
-                 post_per_minute: float | None = None, clock: Callable[[], float] = time.monotonic):
+                 post_per_minute: float | None = None, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
         self.rates = {m: per_min / 60 for m, per_min in (TIERS if tiers is None else tiers).items()}
         if post_per_minute:  # a workspace-wide cap on posts (Slack publishes none; set one if yours has one)
             self.rates["chat.postMessage"] = post_per_minute / 60
-        self.per_channel, self.clock = per_channel, clock
+        self.burst_seconds = {("chat.postMessage", ""): 1.0} if post_per_minute else {}
+        self.per_channel, self.clock, self.sleep = per_channel, clock, sleep
         self._buckets: dict[tuple[str, str], list[float]] = {}  # key -> [tokens, last refill]
         self._lock = threading.Lock()
 
@@ -65,7 +68,7 @@ class Throttle:
         waited = 0.0
         for key, rate in keys:
             while (delay := self._take(key, rate)) > 0:
-                time.sleep(delay)
+                self.sleep(delay)
                 waited += delay
         return waited
 
@@ -76,7 +79,7 @@ class Throttle:
         return rate is None or self._take((method, ""), rate) == 0.0
 
     def _take(self, key: tuple[str, str], rate: float) -> float:
-        burst = max(1.0, rate * 3)  # three seconds' worth, at least one call
+        burst = max(1.0, rate * self.burst_seconds.get(key, 3.0))  # at least one call
         with self._lock:
             now = self.clock()
             tokens, last = self._buckets.get(key, [burst, now])
