@@ -114,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
 def open_store(settings: Settings):
     from storage import Store, upgrade
     store = Store.from_url(settings.database_url)
-    upgrade(store.engine)
+    applied = upgrade(store.engine)
+    if applied:  # alembic's own lines are kept out of INFO (bot/logs.py)
+        log.info("applied %d migration%s, now at %s", len(applied), "s" if len(applied) != 1 else "", applied[-1])
     return store
 
 

@@ -71,7 +71,8 @@ def configure(level: str = "INFO", fmt: str = "text", stream=None) -> None:
     root.setLevel(level)
     logging.captureWarnings(True)  # warnings too go through the handler (one JSON object per line)
     # Libraries' own chatter stays out of INFO: at DEBUG these log request bodies, which hold message text.
-    for noisy in ("slack_sdk", "slack_bolt", "urllib3", "httpx", "openai", "apscheduler"):
+    # alembic says "Context impl SQLiteImpl" each time a command opens the database; we log what it applied.
+    for noisy in ("slack_sdk", "slack_bolt", "urllib3", "httpx", "openai", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING)
                                           if level != "DEBUG" else logging.DEBUG)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # import-time noise
