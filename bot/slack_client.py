@@ -84,7 +84,7 @@ class Throttle:
             now = self.clock()
             tokens, last = self._buckets.get(key, [burst, now])
             tokens = min(burst, tokens + (now - last) * rate)
-            if tokens >= 1:
+            if tokens >= 1 - 1e-9:  # float rounding: a wait of exactly the deficit must be enough
                 self._buckets[key] = [tokens - 1, now]
                 return 0.0
             self._buckets[key] = [tokens, now]
