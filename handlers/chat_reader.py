@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 import prompts
-from handlers.coach import LLMConfig, fill
+from handlers.coach import LLMConfig, fill, structured_answer
 from handlers.domain.chat import Proposal, read_chat
 from handlers.domain.chat_llm import from_model, prompt_values
 
@@ -87,16 +87,8 @@ class ChatReader:
              open_names: Sequence[str]) -> list[Proposal]:
         assert self._client is not None and self.llm is not None
         prompt = fill(prompts.load("read_chat"), prompt_values(text, open_names, tz, now))
-        completion = self._client.chat.completions.parse(
-            model=self.llm.model, messages=[{"role": "user", "content": prompt}], response_format=ChatReading)
-        if not completion.choices:
-            raise _Fallback("no choices in the response")
-        message = completion.choices[0].message
-        if message.refusal:
-            raise _Fallback(f"model refused: {message.refusal}")
-        if message.parsed is None:
-            raise _Fallback("no structured content in the response")
-        got = from_model([u.model_dump() for u in message.parsed.updates], text, companies, tz, now)
+        reading = structured_answer(self._client, self.llm.model, prompt, ChatReading, _Fallback)
+        got = from_model([u.model_dump() for u in reading.updates], text, companies, tz, now)
         if got is None:
             raise _Fallback("an answer we do not trust (a company from nowhere, or a bad kind or date)")
         return got

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import jiter
 import openai
@@ -78,6 +79,26 @@ class LLMConfig:
         except openai.OpenAIError as e:
             log.warning("%s: LLM disabled, %s (%s)", who, fallback, str(e)[:200])
             return None
+
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def structured_answer(client: openai.OpenAI, model: str, prompt: str, schema: type[T],
+                      fallback: type[Exception]) -> T:
+    """The model's answer to `prompt`, parsed into `schema` (a strict JSON schema); `fallback` (the caller's
+    own exception, so the fallback metric names the reason) when it has no choice, refuses or parses to
+    nothing."""
+    completion = client.chat.completions.parse(model=model, messages=[{"role": "user", "content": prompt}],
+                                               response_format=schema)
+    if not completion.choices:
+        raise fallback("no choices in the response")
+    message = completion.choices[0].message
+    if message.refusal:
+        raise fallback(f"model refused: {message.refusal}")
+    if message.parsed is None:
+        raise fallback("no structured content in the response")
+    return message.parsed
 
 
 class DraftOut(BaseModel):

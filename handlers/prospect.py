@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 import prompts
 from bot.metrics import LLM_FALLBACKS, LLM_SECONDS, fallback_reason
-from handlers.coach import LLMConfig, fill
+from handlers.coach import LLMConfig, fill, structured_answer
 from handlers.domain.drafts import word_count
 from handlers.domain.practice import BRUSHOFFS, prospect_line
 
@@ -104,20 +104,12 @@ class Prospect:
                   "conversation": _conversation(cast, turns)}
         try:
             with LLM_SECONDS.time():
-                completion = self._client.chat.completions.parse(
-                    model=self.llm.model, messages=[{"role": "user", "content": fill(prompts.load("practice"), values)}],
-                    response_format=ProspectLine)
-            if not completion.choices:
-                raise _Fallback("no choices in the response")
-            message = completion.choices[0].message
-            if message.refusal:
-                raise _Fallback(f"model refused: {message.refusal}")
-            if message.parsed is None:
-                raise _Fallback("no structured content in the response")
-            line = " ".join(message.parsed.line.split()).strip("\"“” ")
+                said = structured_answer(self._client, self.llm.model, fill(prompts.load("practice"), values),
+                                         ProspectLine, _Fallback)
+            line = " ".join(said.line.split()).strip("\"“” ")
             if not 3 <= word_count(line) <= MAX_LINE_WORDS:
                 raise _Fallback(f"unsafe draft: a prospect line of {word_count(line)} words")
-            return line, bool(message.parsed.push_back)
+            return line, bool(said.push_back)
         except Exception as e:  # noqa: BLE001 - any failure means: the template line, or no push-back
             LLM_FALLBACKS.labels(fallback_reason(e)).inc()
             log.warning("practice: LLM prospect line fell back: %s", " ".join(str(e).split())[:200])
